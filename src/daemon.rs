@@ -1,0 +1,360 @@
+//! The daemon: owns all state and runs the event loop. [`Daemon::dispatch`] is the one place
+//! where an event meets the subsystems.
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+use rustix::event::epoll::EventFlags;
+
+use crate::config::{parse_bool, Config, PropertySource};
+use crate::event::{Poller, Ready, Token, MAX_EVENTS};
+use crate::logging;
+use crate::procs::{PrioOutcome, ProcTable, UpdateMode, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
+use crate::protocol::ext::{encode_procs_reply, ExtCommand, ProcEntry};
+use crate::protocol::{
+    encode_reply, Command, DecodeError, Incoming, ProcPrio, ReplyOutcome, Server, TargetTable,
+    LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
+    EXT_BASE, LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
+};
+use crate::sys::Creds;
+
+/// `TARGET_UPDATE_MIN_INTERVAL_MS`: AOSP ignores `LMK_TARGET`s closer together than this.
+pub const TARGET_UPDATE_MIN_INTERVAL: Duration = Duration::from_millis(1000);
+/// `PROPERTY_VALUE_MAX - 1`: longest value of `sys.lmk.minfree_levels`.
+const PROPERTY_VALUE_MAX_LEN: usize = 91;
+/// Messages read from one connection per wakeup, so that a flooding client cannot starve the
+/// others (epoll is level-triggered: the rest is read on the next round).
+const MESSAGES_PER_WAKEUP: usize = 16;
+
+/// How the daemon was started.
+pub struct Options {
+    /// The control socket, listening.
+    pub server: Server,
+    /// Where properties come from.
+    pub props: Box<dyn PropertySource>,
+    /// How priority updates reach `/proc` (the default, or AOSP's way for benchmarks).
+    pub update_mode: UpdateMode,
+}
+
+/// The daemon's state.
+pub struct Daemon {
+    poller: Poller,
+    server: Server,
+    procs: ProcTable,
+    props: Box<dyn PropertySource>,
+    config: Config,
+    target: TargetTable,
+    last_target_update: Option<Instant>,
+    boot_completed_handled: bool,
+    monitors_started: bool,
+}
+
+impl Daemon {
+    /// Sets up the daemon: reads the configuration and registers the control socket.
+    pub fn new(opts: Options) -> io::Result<Daemon> {
+        let config = Config::load(opts.props.as_ref());
+        logging::set_debug(config.debug);
+        let poller = Poller::new()?;
+        poller.add(opts.server.listener(), Token::Listener, EventFlags::IN)?;
+        let limit = crate::sys::raise_nofile_limit()?;
+        // Each record holds a pidfd; keep oom_score_adj files open only while half of the
+        // remaining descriptors are free, with a reserve for sockets and kernel files.
+        let budget = usize::try_from(limit.soft.saturating_sub(256) / 2).unwrap_or(usize::MAX);
+        let mut procs = ProcTable::new(opts.update_mode, budget);
+        procs.set_per_app_memcg(config.per_app_memcg);
+        let mut d = Daemon {
+            poller,
+            server: opts.server,
+            procs,
+            props: opts.props,
+            config,
+            target: TargetTable::default(),
+            last_target_update: None,
+            boot_completed_handled: false,
+            monitors_started: false,
+        };
+        if !d.config.delay_monitors_until_boot || d.boot_completed() {
+            d.start_monitors();
+        }
+        let _ = d.props.set("sys.lmk.reportkills", "1");
+        Ok(d)
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs the event loop until an unrecoverable error.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut ready = [Ready::default(); MAX_EVENTS];
+        loop {
+            let n = self.poller.wait(&mut ready, None)?;
+            for r in &ready[..n] {
+                self.dispatch(*r);
+            }
+        }
+    }
+
+    /// Handles one ready event source.
+    pub fn dispatch(&mut self, r: Ready) {
+        match r.token {
+            Token::Listener => self.on_accept(),
+            Token::Conn(slot) => self.on_conn(slot, r.flags),
+            Token::ProcExit(id) => self.procs.on_exit(id, &mut self.poller),
+            Token::Unknown(bits) => warn!("spurious event with token {bits:#x}; ignored"),
+        }
+    }
+
+    fn on_accept(&mut self) {
+        match self.server.accept(&self.poller) {
+            Ok(Some(evicted)) => {
+                for pid in evicted.into_iter().flatten() {
+                    self.procs.unclaim(pid);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => error!("lmkd control socket accept failed: {e}"),
+        }
+    }
+
+    fn on_conn(&mut self, slot: usize, flags: EventFlags) {
+        if flags.contains(EventFlags::OUT) {
+            self.server.flush(slot, &self.poller);
+        }
+        let hangup = flags.intersects(EventFlags::HUP | EventFlags::RDHUP | EventFlags::ERR);
+        // After a hang-up, read what the client sent before it left, then close.
+        let budget = if hangup { usize::MAX } else { MESSAGES_PER_WAKEUP };
+        if flags.contains(EventFlags::IN) || hangup {
+            let mut buf = [0u8; RECV_BUFFER_SIZE];
+            for _ in 0..budget {
+                match self.server.recv(slot, &mut buf) {
+                    Incoming::Message { len, creds } => self.on_packet(slot, creds, &buf[..len]),
+                    Incoming::Oversized { len } => {
+                        error!("{}", DecodeError::Oversized { len });
+                    }
+                    Incoming::NoCredentials => {
+                        error!("Failed to retrieve sender credentials");
+                        self.close_conn(slot);
+                        return;
+                    }
+                    Incoming::Closed => {
+                        info!("lmkd data connection dropped");
+                        self.close_conn(slot);
+                        return;
+                    }
+                    Incoming::Drained => break,
+                }
+                if self.server.conn(slot).is_none() {
+                    return;
+                }
+            }
+        }
+        if hangup && self.server.conn(slot).is_some() {
+            info!("lmkd data connection dropped");
+            self.close_conn(slot);
+        }
+    }
+
+    fn close_conn(&mut self, slot: usize) {
+        if let Some(pid) = self.server.close(slot, &self.poller) {
+            self.procs.unclaim(pid);
+        }
+    }
+
+    fn reply(&mut self, slot: usize, bytes: &[u8]) {
+        if self.server.reply(slot, bytes, &self.poller) == ReplyOutcome::Stuck {
+            self.close_conn(slot);
+        }
+    }
+
+    /// One message from a client.
+    fn on_packet(&mut self, slot: usize, creds: Creds, packet: &[u8]) {
+        let cmd = match Command::decode(packet) {
+            Ok(cmd) => cmd,
+            Err(DecodeError::UnknownCommand { cmd }) if cmd >= EXT_BASE => {
+                match ExtCommand::decode(packet) {
+                    Ok(ext) => self.on_ext(slot, ext),
+                    Err(e) => error!("{e}"),
+                }
+                return;
+            }
+            Err(e) => {
+                error!("{e}");
+                return;
+            }
+        };
+        match cmd {
+            Command::Target(t) => self.on_target(t),
+            Command::ProcPrio(p) => self.on_proc_prio(&p, creds),
+            Command::ProcsPrio(batch) => {
+                // Not atomic, as AOSP: a bad record is skipped, the others are applied.
+                for p in batch.records() {
+                    self.on_proc_prio(p, creds);
+                }
+            }
+            Command::ProcRemove { pid } => {
+                self.procs.remove_pid(pid, creds.pid, &mut self.poller);
+            }
+            Command::ProcPurge => {
+                self.procs.purge(creds.pid, &mut self.poller);
+            }
+            Command::GetKillCnt { min_adj, max_adj } => {
+                let n = self.procs.registry().kill_count(min_adj, max_adj);
+                self.reply(slot, &encode_reply(LMK_GETKILLCNT, i32::try_from(n).unwrap_or(i32::MAX)));
+            }
+            Command::Subscribe { event } => self.on_subscribe(slot, event),
+            Command::UpdateProps => {
+                let result = self.update_props();
+                self.reply(slot, &encode_reply(LMK_UPDATE_PROPS, result));
+            }
+            Command::StartMonitoring => self.on_start_monitoring(),
+            Command::BootCompleted => {
+                let result = self.on_boot_completed();
+                self.reply(slot, &encode_reply(LMK_BOOT_COMPLETED, result));
+            }
+        }
+    }
+
+    /// One of this project's extension commands.
+    fn on_ext(&mut self, slot: usize, cmd: ExtCommand) {
+        match cmd {
+            ExtCommand::Procs => {
+                let reg = self.procs.registry();
+                let mut entries = Vec::with_capacity(reg.len());
+                for adj in (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).rev() {
+                    entries.extend(reg.iter_adj(adj).map(|(_, r)| ProcEntry {
+                        pid: r.pid,
+                        uid: r.uid,
+                        adj: r.adj(),
+                        ptype: r.ptype,
+                        owner: r.owner,
+                    }));
+                }
+                for packet in encode_procs_reply(&entries) {
+                    self.reply(slot, &packet);
+                }
+            }
+        }
+    }
+
+    fn on_proc_prio(&mut self, p: &ProcPrio, creds: Creds) {
+        let outcome = self.procs.apply_prio(p, creds.pid, creds.uid, &mut self.poller);
+        if let PrioOutcome::Registered(_) | PrioOutcome::Updated(_) = outcome {
+            log::trace!("pid {} uid {} now at adj {}", p.pid, p.uid, p.adj);
+        }
+    }
+
+    fn on_subscribe(&mut self, slot: usize, event: i32) {
+        // AOSP shifted by the unchecked event type (quirk 8); only the two real ones count.
+        if event != LMK_ASYNC_EVENT_KILL && event != LMK_ASYNC_EVENT_STAT {
+            error!("Invalid LMK_SUBSCRIBE event type {event}; ignored");
+            return;
+        }
+        if let Some(conn) = self.server.conn_mut(slot) {
+            conn.subscriptions |= 1 << event;
+        }
+    }
+
+    fn on_target(&mut self, t: TargetTable) {
+        if t.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        if self
+            .last_target_update
+            .is_some_and(|last| now.saturating_duration_since(last) < TARGET_UPDATE_MIN_INTERVAL)
+        {
+            error!("Ignoring frequent updated to lmkd limits");
+            return;
+        }
+        self.last_target_update = Some(now);
+        self.target = t;
+        let value = minfree_levels_value(&t);
+        if let Err(e) = self.props.set("sys.lmk.minfree_levels", &value) {
+            warn!("failed to set sys.lmk.minfree_levels: {e}");
+        }
+    }
+
+    /// `LMK_UPDATE_PROPS`: 0 when the new configuration is in force, −1 when the source could
+    /// not be read (the old configuration stays; AOSP exited instead, quirk 11).
+    fn update_props(&mut self) -> i32 {
+        if let Err(e) = self.props.reload() {
+            error!("Failed to reload properties: {e}; keeping the configuration in force");
+            return -1;
+        }
+        let config = Config::load(self.props.as_ref());
+        logging::set_debug(config.debug);
+        self.procs.set_per_app_memcg(config.per_app_memcg);
+        self.config = config;
+        if self.monitors_started {
+            self.start_monitors();
+        }
+        info!("Properties reinitilized");
+        0
+    }
+
+    fn boot_completed(&self) -> bool {
+        self.props.get("sys.boot_completed").and_then(|v| parse_bool(&v)).unwrap_or(false)
+    }
+
+    fn on_start_monitoring(&mut self) {
+        if self.monitors_started {
+            return;
+        }
+        if !self.boot_completed() {
+            error!("LMK_START_MONITORING cannot be handled before boot completed");
+            return;
+        }
+        self.start_monitors();
+        info!("Initialized monitors after boot completed.");
+    }
+
+    /// `LMK_BOOT_COMPLETED`: 0 done now, 1 done before, −1 boot not completed yet.
+    fn on_boot_completed(&mut self) -> i32 {
+        if self.boot_completed_handled {
+            return 1;
+        }
+        if !self.boot_completed() {
+            error!("LMK_BOOT_COMPLETED cannot be handled before boot completed");
+            return -1;
+        }
+        // There are no BPF memevents in this daemon: reclaim is detected from vmstat.
+        info!("Using vmstats for direct reclaim and kswapd detection");
+        self.boot_completed_handled = true;
+        0
+    }
+
+    fn start_monitors(&mut self) {
+        self.monitors_started = true;
+    }
+}
+
+/// The value of `sys.lmk.minfree_levels`: `minfree:adj` pairs joined by commas, cut to
+/// `PROPERTY_VALUE_MAX - 1` characters.
+pub fn minfree_levels_value(t: &TargetTable) -> String {
+    let mut s = String::new();
+    for (i, (minfree, adj)) in t.pairs().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!("{minfree}:{adj}"));
+    }
+    s.truncate(PROPERTY_VALUE_MAX_LEN);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minfree_levels_as_activitymanager_sees_them() {
+        let t = TargetTable::new(&[(18432, 0), (23040, 100), (27648, 200), (32256, 250), (55296, 900), (80640, 950)])
+            .unwrap();
+        assert_eq!(minfree_levels_value(&t), "18432:0,23040:100,27648:200,32256:250,55296:900,80640:950");
+        let long = TargetTable::new(&[(i32::MIN, i32::MIN); 6]).unwrap();
+        assert_eq!(minfree_levels_value(&long).len(), PROPERTY_VALUE_MAX_LEN);
+    }
+}

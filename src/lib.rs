@@ -1,0 +1,43 @@
+//! # lmkd: Android's low memory killer daemon, in Rust
+//!
+//! A drop-in replacement for AOSP's `/system/bin/lmkd`. ActivityManager and init talk to it
+//! over the `lmkd` `SOCK_SEQPACKET` socket exactly as they talk to AOSP lmkd; it keeps the
+//! processes they register in per-adj LRU lists, watches memory pressure, decides when and
+//! down to which `oom_score_adj` to kill, and reaps its victims.
+//!
+//! ## Architecture
+//!
+//! ```text
+//!            ActivityManager / init / lmkctl
+//!                        │  SOCK_SEQPACKET, big-endian i32 words
+//!                        ▼
+//!   protocol::server ── protocol::codec ──┐
+//!                                         ▼
+//!   event::Poller ──────────────► daemon::Daemon::dispatch  (the one dispatch point)
+//!                                   │            │
+//!                         procs::ProcTable   config::Config ◄── config::PropertySource
+//!                         (registry, /proc)
+//!                                   │
+//!                                  sys  (the only `unsafe`: pidfd, recvmsg, rlimits)
+//! ```
+//!
+//! * [`protocol`]: the wire codec for commands 0–11 and the connection server (three slots,
+//!   credentials on every message, writes that never block).
+//! * [`procs`]: the process registry (per-adj LRU lists, owners, pidfds, kill counters) and
+//!   the `/proc/<pid>` readers and writers.
+//! * [`config`]: every `ro.lmk.*` property in one immutable [`config::Config`].
+//! * [`client`]: the client library (what liblmkd_utils is to C), used by `lmkctl` and tests.
+//! * [`sys`]: raw system calls that rustix (as AOSP builds it) does not offer.
+//!
+//! Dependency direction: `daemon` → everything; nothing else depends on `daemon`; only `sys`
+//! contains `unsafe`.
+
+pub mod client;
+pub mod config;
+pub mod daemon;
+pub mod event;
+pub mod logging;
+pub mod procs;
+pub mod protocol;
+pub mod ratelimit;
+pub mod sys;

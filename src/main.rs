@@ -1,0 +1,217 @@
+//! `lmkd`: the daemon, and its `--reinit` / `--boot_completed` client modes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use log::{error, info, warn};
+
+use lmkd::client::{Client, DEFAULT_SOCKET};
+use lmkd::config::{Config, FileProperties, PropertySource};
+use lmkd::daemon::{Daemon, Options};
+use lmkd::logging;
+use lmkd::procs::UpdateMode;
+use lmkd::protocol::Server;
+
+const USAGE: &str = "\
+usage: lmkd [OPTIONS]                 run the daemon
+       lmkd --reinit [--socket PATH]  ask the running daemon to re-read its properties
+       lmkd --boot_completed [--socket PATH]
+                                      tell the running daemon that boot has completed
+
+Options:
+  --socket PATH   host mode: create the control socket at PATH (SOCK_SEQPACKET, 0660).
+                  Without it the socket must come from init in ANDROID_SOCKET_lmkd.
+                  In the client modes: the daemon's socket (default /dev/socket/lmkd).
+  --props FILE    host mode: read properties (ro.lmk.* ...) from a build.prop-style
+                  key=value file; LMK_UPDATE_PROPS re-reads it.
+  --bench-reopen-procfs
+                  benchmark baseline only: open, read and write /proc files on every
+                  priority update, as AOSP lmkd does, instead of keeping them open.
+  -h, --help      this text
+  -V, --version   the version
+
+Environment:
+  LMKD_LOG        host log level (error, warn, info, debug, trace); default from ro.lmk.debug.
+  ANDROID_SOCKET_lmkd
+                  the listening socket's descriptor, as init passes it.
+
+Exit status (client modes, as AOSP): 0 on success, 255 (-1) on failure.";
+
+#[derive(Default)]
+struct Args {
+    mode: Mode,
+    socket: Option<PathBuf>,
+    props: Option<PathBuf>,
+    update_mode: UpdateMode,
+}
+
+#[derive(Default, PartialEq, Eq)]
+enum Mode {
+    #[default]
+    Daemon,
+    Reinit,
+    BootCompleted,
+    Help,
+    Version,
+}
+
+fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut a = Args::default();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--reinit" => a.mode = Mode::Reinit,
+            "--boot_completed" => a.mode = Mode::BootCompleted,
+            "-h" | "--help" => a.mode = Mode::Help,
+            "-V" | "--version" => a.mode = Mode::Version,
+            "--socket" => a.socket = Some(it.next().ok_or("--socket needs a path")?.into()),
+            "--props" => a.props = Some(it.next().ok_or("--props needs a file")?.into()),
+            "--bench-reopen-procfs" => a.update_mode = UpdateMode::ReopenEachTime,
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    logging::init(false);
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("lmkd: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match args.mode {
+        Mode::Help => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Mode::Version => {
+            println!("lmkd {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        Mode::Reinit => reinit(&args),
+        Mode::BootCompleted => boot_completed(&args),
+        Mode::Daemon => run_daemon(args),
+    }
+}
+
+fn client_socket(args: &Args) -> PathBuf {
+    args.socket.clone().unwrap_or_else(|| DEFAULT_SOCKET.into())
+}
+
+/// The exit status AOSP's helper modes use for failure (`return -1` from `main`).
+fn failure() -> ExitCode {
+    ExitCode::from(255)
+}
+
+/// `lmkd --reinit`: clear `lmkd.reinit`, send `LMK_UPDATE_PROPS`, report the reply.
+fn reinit(args: &Args) -> ExitCode {
+    let mut props = property_source(args);
+    if let Err(e) = props.set("lmkd.reinit", "") {
+        error!("Failed to reset lmkd.reinit property: {e}");
+    }
+    let mut client = match Client::connect(client_socket(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("failed to connect to lmkd: {e}");
+            return failure();
+        }
+    };
+    match client.update_props() {
+        Ok(0) => {
+            info!("lmkd updated properties successfully");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            error!("lmkd failed to update its properties");
+            failure()
+        }
+        Err(e) => {
+            error!("failed to exchange LMK_UPDATE_PROPS with lmkd: {e}");
+            failure()
+        }
+    }
+}
+
+/// `lmkd --boot_completed`: send `LMK_BOOT_COMPLETED`, report the reply.
+fn boot_completed(args: &Args) -> ExitCode {
+    let mut client = match Client::connect(client_socket(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            error!("failed to connect to lmkd: {e}");
+            return failure();
+        }
+    };
+    match client.boot_completed() {
+        Ok(0) => {
+            info!("lmkd updated boot completed successfully");
+            ExitCode::SUCCESS
+        }
+        Ok(1) => {
+            warn!("lmkd already handled boot-completed operations");
+            ExitCode::SUCCESS
+        }
+        Ok(_) => {
+            error!("lmkd failed to respond to boot-completed notification");
+            failure()
+        }
+        Err(e) => {
+            error!("failed to exchange LMK_BOOT_COMPLETED with lmkd: {e}");
+            failure()
+        }
+    }
+}
+
+fn property_source(args: &Args) -> Box<dyn PropertySource> {
+    #[cfg(aosp_build)]
+    if args.props.is_none() {
+        return Box::new(lmkd::config::AndroidProperties);
+    }
+    match &args.props {
+        Some(path) => match FileProperties::open(path) {
+            Ok(p) => Box::new(p),
+            Err(e) => {
+                error!("cannot read properties from {}: {e}; using defaults", path.display());
+                Box::new(FileProperties::default())
+            }
+        },
+        None => Box::new(FileProperties::default()),
+    }
+}
+
+fn run_daemon(args: Args) -> ExitCode {
+    let props = property_source(&args);
+    logging::set_debug(Config::load(props.as_ref()).debug);
+    let server = match (&args.socket, lmkd::sys::control_socket_from_env("lmkd")) {
+        (_, Some(fd)) => Server::from_fd(fd),
+        (Some(path), None) => Server::bind(path),
+        (None, None) => {
+            error!("no control socket: ANDROID_SOCKET_lmkd is not set and --socket was not given");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match server {
+        Ok(s) => s,
+        Err(e) => {
+            error!("cannot set up the control socket: {e}; exiting");
+            return ExitCode::FAILURE;
+        }
+    };
+    let opts = Options { server, props, update_mode: args.update_mode };
+    let mut daemon = match Daemon::new(opts) {
+        Ok(d) => d,
+        Err(e) => {
+            error!("initialisation failed: {e}; exiting");
+            return ExitCode::FAILURE;
+        }
+    };
+    info!("lmkd {} started", env!("CARGO_PKG_VERSION"));
+    match daemon.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            error!("event loop failed: {e}; exiting");
+            ExitCode::FAILURE
+        }
+    }
+}

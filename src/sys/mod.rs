@@ -1,0 +1,27 @@
+//! The only module allowed to contain `unsafe` code.
+//!
+//! Every wrapper here is shaped like rustix's: one function per system call, named after it,
+//! `BorrowedFd`/`AsFd` in, `OwnedFd` or `io::Result` out, with the C call and man page in the
+//! doc comment. rustix covers most of what the daemon needs; this module adds what AOSP's
+//! `librustix` build lacks (it has no `process` and no `time` feature) and what rustix does not
+//! wrap at all (`process_mrelease`, `sched_setscheduler`).
+//!
+//! Every `unsafe` block carries a `// SAFETY:` line that states the invariant it relies on.
+#![allow(unsafe_code)]
+
+mod pidfd;
+mod resource;
+mod socket;
+
+pub use pidfd::{pidfd_is_dead, pidfd_open, pidfd_send_signal};
+pub use resource::{raise_nofile_limit, NofileLimit};
+pub use socket::{control_socket_from_env, recvmsg_creds, Creds, Received};
+
+/// Converts a raw `syscall(2)` return value into an `io::Result`.
+fn cvt(ret: libc::c_long) -> std::io::Result<libc::c_long> {
+    if ret < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}

@@ -1,0 +1,216 @@
+//! Helpers shared by the integration tests: a temporary directory, the real `lmkd` binary on a
+//! temporary socket, child processes that clean up after themselves, and the root/kernel gate.
+#![allow(dead_code)]
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lmkd::client::Client;
+
+/// `LMKD_REQUIRE_KERNEL_TESTS=1` (set by CI): a test that would skip fails instead.
+pub fn kernel_tests_required() -> bool {
+    std::env::var("LMKD_REQUIRE_KERNEL_TESTS").is_ok_and(|v| v == "1")
+}
+
+/// Whether a test that needs `what` may run; skips (or fails under CI) when `ok` is false.
+pub fn require(ok: bool, what: &str) -> bool {
+    if ok {
+        return true;
+    }
+    if kernel_tests_required() {
+        panic!("this test needs {what}, and LMKD_REQUIRE_KERNEL_TESTS=1 forbids skipping it");
+    }
+    eprintln!("SKIPPED: this test needs {what}");
+    false
+}
+
+/// Whether the test runs as root.
+pub fn is_root() -> bool {
+    // Effective uid: the second number of the Uid line (rustix's `process` feature is kept
+    // off, as in AOSP's build, so it is read from /proc).
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(str::to_owned))
+        .and_then(|l| l.split_whitespace().nth(2).map(|v| v == "0"))
+        .unwrap_or(false)
+}
+
+/// A directory removed (with its contents) on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "lmkd-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `f` every 10 ms until it returns true or `timeout` passes.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The real daemon on a temporary socket, killed on drop.
+pub struct Daemon {
+    pub child: Child,
+    pub dir: TempDir,
+    pub socket: PathBuf,
+    pub props: PathBuf,
+    pub log: PathBuf,
+}
+
+pub fn lmkd_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lmkd")
+}
+
+pub fn lmkctl_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_lmkctl")
+}
+
+impl Daemon {
+    /// Starts `lmkd --socket <tmp> --props <tmp>` with the given properties and debug logs.
+    pub fn start(props: &str) -> Daemon {
+        Daemon::start_with(props, &[])
+    }
+
+    /// As [`Daemon::start`], with extra arguments.
+    pub fn start_with(props: &str, extra: &[&str]) -> Daemon {
+        let dir = TempDir::new("daemon");
+        let socket = dir.path().join("lmkd.sock");
+        let props_path = dir.path().join("lmkd.prop");
+        let log = dir.path().join("lmkd.log");
+        fs::write(&props_path, props).unwrap();
+        let child = Command::new(lmkd_bin())
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--props")
+            .arg(&props_path)
+            .args(extra)
+            .env("LMKD_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("start lmkd");
+        let d = Daemon { child, dir, socket, props: props_path, log };
+        assert!(
+            wait_until(Duration::from_secs(10), || d.socket.exists()),
+            "lmkd did not create its socket; log:\n{}",
+            d.log_text()
+        );
+        d
+    }
+
+    /// A connected client.
+    pub fn client(&self) -> Client {
+        Client::connect(&self.socket).expect("connect to lmkd")
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_log(&self, needle: &str) -> bool {
+        wait_until(Duration::from_secs(10), || self.log_text().contains(needle))
+    }
+
+    /// Whether the daemon process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// VmRSS of the daemon in kB.
+    pub fn rss_kb(&self) -> u64 {
+        status_field(self.child.id(), "VmRSS").expect("VmRSS")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A field of `/proc/<pid>/status` in kB (or the number as is).
+pub fn status_field(pid: u32, key: &str) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = s.lines().find(|l| l.starts_with(&format!("{key}:")))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A `sleep` child, killed and reaped on drop.
+pub struct Sleeper(pub Child);
+
+impl Sleeper {
+    pub fn new() -> Sleeper {
+        Sleeper(Command::new("sleep").arg("600").stdin(Stdio::null()).spawn().expect("spawn sleep"))
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+
+    pub fn adj(&self) -> i32 {
+        read_adj(self.pid())
+    }
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `/proc/<pid>/oom_score_adj`.
+pub fn read_adj(pid: i32) -> i32 {
+    fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap().trim().parse().unwrap()
+}
+
+/// The current process's executable, to re-run a helper test in a child process.
+pub fn self_exe() -> PathBuf {
+    std::env::current_exe().unwrap()
+}
+
+/// Reads all of a child's stdout after it exits.
+pub fn output_of(mut child: Child) -> (bool, String) {
+    let mut out = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        let _ = s.read_to_string(&mut out);
+    }
+    let ok = child.wait().map(|s| s.success()).unwrap_or(false);
+    (ok, out)
+}
