@@ -11,12 +11,16 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::Duration;
 
-use rustix::net::{self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::net::{
+    self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType,
+};
 
-use crate::protocol::ext::{decode_procs_reply, ExtCommand, ProcEntry, PROCS_PER_PACKET, PROCS_RECORD_WORDS};
+use crate::protocol::ext::{
+    decode_procs_reply, ExtCommand, ProcEntry, PROCS_PER_PACKET, PROCS_RECORD_WORDS,
+};
 use crate::protocol::{
-    Command, ProcPrio, ProcsPrio, RecordLayout, ServerMessage, TargetTable, LMKD_REPLY_MAX_SIZE,
-    LMK_BOOT_COMPLETED, LMK_GETKILLCNT, LMK_UPDATE_PROPS, CTRL_PACKET_MAX_SIZE,
+    Command, ProcPrio, ProcsPrio, RecordLayout, ServerMessage, TargetTable, CTRL_PACKET_MAX_SIZE,
+    LMKD_REPLY_MAX_SIZE, LMK_BOOT_COMPLETED, LMK_GETKILLCNT, LMK_UPDATE_PROPS,
     PROCS_PRIO_MAX_WIDE_RECORDS,
 };
 
@@ -38,7 +42,12 @@ pub struct Client {
 impl Client {
     /// Connects to the daemon's socket at `path` (replies time out after [`DEFAULT_TIMEOUT`]).
     pub fn connect(path: impl AsRef<Path>) -> io::Result<Client> {
-        let fd = net::socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)?;
+        let fd = net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::CLOEXEC,
+            None,
+        )?;
         net::connect(&fd, &SocketAddrUnix::new(path.as_ref())?)?;
         let c = Client { fd, events: VecDeque::new() };
         c.set_timeout(Some(DEFAULT_TIMEOUT))?;
@@ -146,7 +155,10 @@ impl Client {
             let n = self.recv_packet(&mut buf)?;
             if let Some((total, offset, chunk)) = decode_procs_reply(&buf[..n]) {
                 if offset != out.len() {
-                    return Err(io::Error::new(io::ErrorKind::InvalidData, "LMK_EXT_PROCS reply out of order"));
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "LMK_EXT_PROCS reply out of order",
+                    ));
                 }
                 out.extend(chunk);
                 if out.len() >= total {
@@ -157,7 +169,10 @@ impl Client {
             {
                 self.events.push_back(m);
             } else {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "unexpected packet while waiting for LMK_EXT_PROCS"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "unexpected packet while waiting for LMK_EXT_PROCS",
+                ));
             }
         }
     }
@@ -209,11 +224,15 @@ impl Client {
                 Some(ServerMessage::KillCount(v)) if cmd == LMK_GETKILLCNT => return Ok(v),
                 Some(ServerMessage::UpdateProps(v)) if cmd == LMK_UPDATE_PROPS => return Ok(v),
                 Some(ServerMessage::BootCompleted(v)) if cmd == LMK_BOOT_COMPLETED => return Ok(v),
-                Some(m @ (ServerMessage::ProcKill(_) | ServerMessage::KillStat(_))) => self.events.push_back(m),
+                Some(m @ (ServerMessage::ProcKill(_) | ServerMessage::KillStat(_))) => {
+                    self.events.push_back(m)
+                }
                 _ => {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("unexpected packet from lmkd while waiting for the reply to command {cmd}"),
+                        format!(
+                        "unexpected packet from lmkd while waiting for the reply to command {cmd}"
+                    ),
                     ))
                 }
             }

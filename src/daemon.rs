@@ -14,8 +14,8 @@ use crate::procs::{PrioOutcome, ProcTable, UpdateMode, OOM_SCORE_ADJ_MAX, OOM_SC
 use crate::protocol::ext::{encode_procs_reply, ExtCommand, ProcEntry};
 use crate::protocol::{
     encode_reply, Command, DecodeError, Incoming, ProcPrio, ReplyOutcome, Server, TargetTable,
-    LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
-    EXT_BASE, LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
+    EXT_BASE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
+    LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
 };
 use crate::sys::Creds;
 
@@ -202,7 +202,10 @@ impl Daemon {
             }
             Command::GetKillCnt { min_adj, max_adj } => {
                 let n = self.procs.registry().kill_count(min_adj, max_adj);
-                self.reply(slot, &encode_reply(LMK_GETKILLCNT, i32::try_from(n).unwrap_or(i32::MAX)));
+                self.reply(
+                    slot,
+                    &encode_reply(LMK_GETKILLCNT, i32::try_from(n).unwrap_or(i32::MAX)),
+                );
             }
             Command::Subscribe { event } => self.on_subscribe(slot, event),
             Command::UpdateProps => {
@@ -351,9 +354,19 @@ mod tests {
 
     #[test]
     fn minfree_levels_as_activitymanager_sees_them() {
-        let t = TargetTable::new(&[(18432, 0), (23040, 100), (27648, 200), (32256, 250), (55296, 900), (80640, 950)])
-            .unwrap();
-        assert_eq!(minfree_levels_value(&t), "18432:0,23040:100,27648:200,32256:250,55296:900,80640:950");
+        let t = TargetTable::new(&[
+            (18432, 0),
+            (23040, 100),
+            (27648, 200),
+            (32256, 250),
+            (55296, 900),
+            (80640, 950),
+        ])
+        .unwrap();
+        assert_eq!(
+            minfree_levels_value(&t),
+            "18432:0,23040:100,27648:200,32256:250,55296:900,80640:950"
+        );
         let long = TargetTable::new(&[(i32::MIN, i32::MIN); 6]).unwrap();
         assert_eq!(minfree_levels_value(&long).len(), PROPERTY_VALUE_MAX_LEN);
     }

@@ -35,8 +35,14 @@ fn ams_on_connect_sequence() {
         vec![(18432, 0), (23040, 100), (27648, 200), (32256, 250), (55296, 900), (80640, 950)]
     );
     assert_eq!(encode(&Command::Target(t)), target);
-    assert_eq!(Command::decode(&be(&[5, 0])), Ok(Command::Subscribe { event: LMK_ASYNC_EVENT_KILL }));
-    assert_eq!(Command::decode(&be(&[5, 1])), Ok(Command::Subscribe { event: LMK_ASYNC_EVENT_STAT }));
+    assert_eq!(
+        Command::decode(&be(&[5, 0])),
+        Ok(Command::Subscribe { event: LMK_ASYNC_EVENT_KILL })
+    );
+    assert_eq!(
+        Command::decode(&be(&[5, 1])),
+        Ok(Command::Subscribe { event: LMK_ASYNC_EVENT_STAT })
+    );
 }
 
 #[test]
@@ -44,7 +50,13 @@ fn ams_android15_set_oom_adj_is_16_bytes_and_means_app() {
     let pkt = be(&[1, 4321, 10057, 905]);
     assert_eq!(
         Command::decode(&pkt),
-        Ok(Command::ProcPrio(ProcPrio { pid: 4321, uid: 10057, adj: 905, ptype: PROC_TYPE_APP, for_lmkd_only: false }))
+        Ok(Command::ProcPrio(ProcPrio {
+            pid: 4321,
+            uid: 10057,
+            adj: 905,
+            ptype: PROC_TYPE_APP,
+            for_lmkd_only: false
+        }))
     );
 }
 
@@ -52,7 +64,8 @@ fn ams_android15_set_oom_adj_is_16_bytes_and_means_app() {
 fn ams_android16_set_oom_adj_is_24_bytes_with_for_lmkd_only() {
     let pkt = be(&[1, 4321, 10057, 905, 0, 1]);
     assert_eq!(pkt.len(), 24);
-    let expect = ProcPrio { pid: 4321, uid: 10057, adj: 905, ptype: PROC_TYPE_APP, for_lmkd_only: true };
+    let expect =
+        ProcPrio { pid: 4321, uid: 10057, adj: 905, ptype: PROC_TYPE_APP, for_lmkd_only: true };
     assert_eq!(Command::decode(&pkt), Ok(Command::ProcPrio(expect)));
     assert_eq!(encode(&Command::ProcPrio(expect)), pkt);
     let not_only = be(&[1, 4321, 10057, 905, 0, 0]);
@@ -66,8 +79,12 @@ fn ams_android15_batch_is_three_4_field_records_in_52_bytes() {
     assert_eq!(pkt.len(), 52);
     let Ok(Command::ProcsPrio(b)) = Command::decode(&pkt) else { panic!("PROCS_PRIO") };
     assert_eq!(b.layout(), RecordLayout::FourFields);
-    let got: Vec<_> = b.records().iter().map(|r| (r.pid, r.uid, r.adj, r.ptype, r.for_lmkd_only)).collect();
-    assert_eq!(got, vec![(100, 10001, 900, 0, false), (101, 10002, 905, 0, false), (102, 10003, 999, 0, false)]);
+    let got: Vec<_> =
+        b.records().iter().map(|r| (r.pid, r.uid, r.adj, r.ptype, r.for_lmkd_only)).collect();
+    assert_eq!(
+        got,
+        vec![(100, 10001, 900, 0, false), (101, 10002, 905, 0, false), (102, 10003, 999, 0, false)]
+    );
     assert_eq!(encode(&Command::ProcsPrio(b)), pkt);
 }
 
@@ -92,7 +109,10 @@ fn ams_android16_batch_is_three_5_field_records_in_64_bytes() {
 #[test]
 fn ams_remove_killcnt_and_start_monitoring() {
     assert_eq!(Command::decode(&be(&[2, 4321])), Ok(Command::ProcRemove { pid: 4321 }));
-    assert_eq!(Command::decode(&be(&[4, 900, 1000])), Ok(Command::GetKillCnt { min_adj: 900, max_adj: 1000 }));
+    assert_eq!(
+        Command::decode(&be(&[4, 900, 1000])),
+        Ok(Command::GetKillCnt { min_adj: 900, max_adj: 1000 })
+    );
     assert_eq!(Command::decode(&be(&[9])), Ok(Command::StartMonitoring));
 }
 
@@ -102,7 +122,8 @@ fn ams_remove_killcnt_and_start_monitoring() {
 fn init_registers_services_with_20_bytes() {
     let pkt = be(&[1, 321, 1000, -600, PROC_TYPE_SERVICE]);
     assert_eq!(pkt.len(), 20);
-    let expect = ProcPrio { pid: 321, uid: 1000, adj: -600, ptype: PROC_TYPE_SERVICE, for_lmkd_only: false };
+    let expect =
+        ProcPrio { pid: 321, uid: 1000, adj: -600, ptype: PROC_TYPE_SERVICE, for_lmkd_only: false };
     assert_eq!(Command::decode(&pkt), Ok(Command::ProcPrio(expect)));
     assert_eq!(encode(&Command::ProcPrio(expect)), pkt, "the client library sends init's layout");
 }
@@ -112,13 +133,19 @@ fn liblmkd_utils_packets() {
     assert_eq!(encode(&Command::UpdateProps), be(&[7]));
     assert_eq!(encode(&Command::BootCompleted), be(&[10]));
     assert_eq!(encode(&Command::ProcRemove { pid: 55 }), be(&[2, 55]));
-    assert_eq!(encode(&Command::GetKillCnt { min_adj: -1000, max_adj: 1000 }), be(&[4, -1000, 1000]));
+    assert_eq!(
+        encode(&Command::GetKillCnt { min_adj: -1000, max_adj: 1000 }),
+        be(&[4, -1000, 1000])
+    );
     assert_eq!(encode(&Command::ProcPurge), be(&[3]));
     assert_eq!(encode(&Command::StartMonitoring), be(&[9]));
     assert_eq!(encode(&Command::Subscribe { event: 1 }), be(&[5, 1]));
     let two = ProcsPrio::new(
         RecordLayout::FourFields,
-        &[ProcPrio { pid: 1, uid: 2, adj: 3, ptype: 0, for_lmkd_only: false }, ProcPrio { pid: 4, uid: 5, adj: 6, ptype: 1, for_lmkd_only: false }],
+        &[
+            ProcPrio { pid: 1, uid: 2, adj: 3, ptype: 0, for_lmkd_only: false },
+            ProcPrio { pid: 4, uid: 5, adj: 6, ptype: 1, for_lmkd_only: false },
+        ],
     )
     .unwrap();
     assert_eq!(encode(&Command::ProcsPrio(two)), be(&[11, 1, 2, 3, 0, 4, 5, 6, 1]));
@@ -141,7 +168,10 @@ fn replies_are_eight_bytes() {
 fn prockill_is_16_bytes_and_the_legacy_12_still_decodes() {
     let k = ProcKill { pid: 4321, uid: 10057, rss_kb: 123_456 };
     assert_eq!(k.encode().to_vec(), be(&[6, 4321, 10057, 123_456]));
-    assert_eq!(ServerMessage::decode(&be(&[6, 4321, 10057, 123_456])), Some(ServerMessage::ProcKill(k)));
+    assert_eq!(
+        ServerMessage::decode(&be(&[6, 4321, 10057, 123_456])),
+        Some(ServerMessage::ProcKill(k))
+    );
     assert_eq!(
         ServerMessage::decode(&be(&[6, 4321, 10057])),
         Some(ServerMessage::ProcKill(ProcKill { pid: 4321, uid: 10057, rss_kb: 0 }))
@@ -208,20 +238,32 @@ fn framing_errors_name_aosps_log_lines() {
     assert_eq!(Command::decode(&[0, 0, 0]), Err(DecodeError::TooShort { len: 3 }));
     assert_eq!(Command::decode(&[0, 0, 0, 3, 0]), Err(DecodeError::Misaligned { len: 5 }));
     assert_eq!(Command::decode(&be(&[1, 2, 3])), Err(DecodeError::WrongLength { cmd: 1, len: 12 }));
-    assert_eq!(Command::decode(&be(&[1, 1, 2, 3, 4, 5, 6])), Err(DecodeError::WrongLength { cmd: 1, len: 28 }));
+    assert_eq!(
+        Command::decode(&be(&[1, 1, 2, 3, 4, 5, 6])),
+        Err(DecodeError::WrongLength { cmd: 1, len: 28 })
+    );
     assert_eq!(Command::decode(&be(&[0, 1])), Err(DecodeError::WrongLength { cmd: 0, len: 8 }));
     assert_eq!(Command::decode(&be(&[2])), Err(DecodeError::WrongLength { cmd: 2, len: 4 }));
     assert_eq!(Command::decode(&be(&[3, 0])), Err(DecodeError::WrongLength { cmd: 3, len: 8 }));
-    assert_eq!(Command::decode(&be(&[11, 1, 2, 3])), Err(DecodeError::WrongLength { cmd: 11, len: 16 }));
-    assert_eq!(Command::decode(&be(&[11, 1, 2, 3, 4, 5, 6])), Err(DecodeError::WrongLength { cmd: 11, len: 28 }));
+    assert_eq!(
+        Command::decode(&be(&[11, 1, 2, 3])),
+        Err(DecodeError::WrongLength { cmd: 11, len: 16 })
+    );
+    assert_eq!(
+        Command::decode(&be(&[11, 1, 2, 3, 4, 5, 6])),
+        Err(DecodeError::WrongLength { cmd: 11, len: 28 })
+    );
     assert_eq!(Command::decode(&be(&[12])), Err(DecodeError::UnknownCommand { cmd: 12 }));
     assert_eq!(Command::decode(&be(&[-1])), Err(DecodeError::UnknownCommand { cmd: -1 }));
     assert_eq!(Command::decode(&be(&[6, 1, 2, 3])), Err(DecodeError::Unexpected { cmd: 6 }));
     assert_eq!(Command::decode(&be(&[8])), Err(DecodeError::Unexpected { cmd: 8 }));
-    assert_eq!(Command::decode(&vec![0; 68]), Err(DecodeError::Oversized { len: 68 }));
+    assert_eq!(Command::decode(&[0; 68]), Err(DecodeError::Oversized { len: 68 }));
     let msg = DecodeError::WrongLength { cmd: 1, len: 12 }.to_string();
     assert_eq!(msg, "Wrong control socket read length cmd=1 len=12");
-    assert_eq!(DecodeError::UnknownCommand { cmd: 12 }.to_string(), "Received unknown command code 12");
+    assert_eq!(
+        DecodeError::UnknownCommand { cmd: 12 }.to_string(),
+        "Received unknown command code 12"
+    );
 }
 
 #[test]
@@ -236,8 +278,9 @@ fn target_with_zero_pairs_decodes_and_seven_pairs_do_not() {
 // ---- properties ----
 
 fn arb_prio() -> impl Strategy<Value = ProcPrio> {
-    (any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>(), any::<bool>())
-        .prop_map(|(pid, uid, adj, ptype, for_lmkd_only)| ProcPrio { pid, uid, adj, ptype, for_lmkd_only })
+    (any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>(), any::<bool>()).prop_map(
+        |(pid, uid, adj, ptype, for_lmkd_only)| ProcPrio { pid, uid, adj, ptype, for_lmkd_only },
+    )
 }
 
 fn arb_command() -> impl Strategy<Value = Command> {
@@ -247,15 +290,18 @@ fn arb_command() -> impl Strategy<Value = Command> {
         arb_prio().prop_map(Command::ProcPrio),
         any::<i32>().prop_map(|pid| Command::ProcRemove { pid }),
         Just(Command::ProcPurge),
-        (any::<i32>(), any::<i32>()).prop_map(|(min_adj, max_adj)| Command::GetKillCnt { min_adj, max_adj }),
+        (any::<i32>(), any::<i32>())
+            .prop_map(|(min_adj, max_adj)| Command::GetKillCnt { min_adj, max_adj }),
         any::<i32>().prop_map(|event| Command::Subscribe { event }),
         Just(Command::UpdateProps),
         Just(Command::StartMonitoring),
         Just(Command::BootCompleted),
-        proptest::collection::vec(arb_prio(), 1..=PROCS_PRIO_MAX_RECORDS)
-            .prop_map(|r| Command::ProcsPrio(ProcsPrio::new(RecordLayout::FourFields, &r).unwrap())),
-        proptest::collection::vec(arb_prio(), 1..=PROCS_PRIO_MAX_WIDE_RECORDS)
-            .prop_map(|r| Command::ProcsPrio(ProcsPrio::new(RecordLayout::FiveFields, &r).unwrap())),
+        proptest::collection::vec(arb_prio(), 1..=PROCS_PRIO_MAX_RECORDS).prop_map(|r| {
+            Command::ProcsPrio(ProcsPrio::new(RecordLayout::FourFields, &r).unwrap())
+        }),
+        proptest::collection::vec(arb_prio(), 1..=PROCS_PRIO_MAX_WIDE_RECORDS).prop_map(|r| {
+            Command::ProcsPrio(ProcsPrio::new(RecordLayout::FiveFields, &r).unwrap())
+        }),
     ]
 }
 

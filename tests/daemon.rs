@@ -66,7 +66,11 @@ fn updates_at_the_same_adj_refresh_the_lru_position() {
     c.register(kids[0].pid(), 10_000, 950, PROC_TYPE_APP).unwrap();
     barrier(&mut c);
     let order: Vec<i32> = c.procs().unwrap().iter().map(|e| e.pid).collect();
-    assert_eq!(order, vec![kids[1].pid(), kids[2].pid(), kids[0].pid()], "least recently updated first");
+    assert_eq!(
+        order,
+        vec![kids[1].pid(), kids[2].pid(), kids[0].pid()],
+        "least recently updated first"
+    );
 }
 
 #[test]
@@ -77,7 +81,14 @@ fn for_lmkd_only_updates_the_table_but_not_the_file() {
     c.register(k.pid(), 10_001, 300, PROC_TYPE_APP).unwrap();
     barrier(&mut c);
     assert_eq!(k.adj(), 300);
-    c.register_prio(ProcPrio { pid: k.pid(), uid: 10_001, adj: 800, ptype: 0, for_lmkd_only: true }).unwrap();
+    c.register_prio(ProcPrio {
+        pid: k.pid(),
+        uid: 10_001,
+        adj: 800,
+        ptype: 0,
+        for_lmkd_only: true,
+    })
+    .unwrap();
     barrier(&mut c);
     assert_eq!(k.adj(), 300, "the file is not written");
     assert_eq!(entry(&mut c, k.pid()).unwrap().adj, 800, "the table is");
@@ -98,7 +109,12 @@ fn batches_in_both_layouts() {
     let four: Vec<ProcPrio> = kids[..3]
         .iter()
         .enumerate()
-        .map(|(i, k)| ProcPrio { pid: k.pid(), uid: 10_010, adj: 500 + i as i32, ..Default::default() })
+        .map(|(i, k)| ProcPrio {
+            pid: k.pid(),
+            uid: 10_010,
+            adj: 500 + i as i32,
+            ..Default::default()
+        })
         .collect();
     c.register_batch(&four, RecordLayout::FourFields).unwrap();
     // Android 16 layout, as raw bytes: (pid, uid, adj, 0, 0) x 3 = 64 bytes.
@@ -117,7 +133,8 @@ fn batches_in_both_layouts() {
         assert_eq!(k.adj(), 600 + i as i32);
     }
     // Not atomic: a bad record is skipped and the others are applied.
-    let mixed = be(&[11, kids[0].pid(), 1, 910, 0, kids[1].pid(), 1, 5000, 0, kids[2].pid(), 1, 920, 0]);
+    let mixed =
+        be(&[11, kids[0].pid(), 1, 910, 0, kids[1].pid(), 1, 5000, 0, kids[2].pid(), 1, 920, 0]);
     c.send_raw(&mixed).unwrap();
     barrier(&mut c);
     assert_eq!((kids[0].adj(), kids[1].adj(), kids[2].adj()), (910, 501, 920));
@@ -210,7 +227,14 @@ fn purge_removes_own_and_unowned_records_only() {
     // Registered by a client that has left: unowned.
     let orphan = Sleeper::new();
     let out = Command::new(lmkctl_bin())
-        .args(["--socket", d.socket.to_str().unwrap(), "register", &orphan.pid().to_string(), "10031", "901"])
+        .args([
+            "--socket",
+            d.socket.to_str().unwrap(),
+            "register",
+            &orphan.pid().to_string(),
+            "10031",
+            "901",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -242,7 +266,12 @@ fn a_fourth_connection_closes_the_other_three() {
         c.set_timeout(Some(Duration::from_secs(5))).unwrap();
         let err = c.kill_count(-1000, 1000).expect_err("the old connections are closed");
         assert!(
-            matches!(err.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset),
+            matches!(
+                err.kind(),
+                std::io::ErrorKind::UnexpectedEof
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::ConnectionReset
+            ),
             "{err:?}"
         );
     }
@@ -259,8 +288,11 @@ fn kill_count_replies_and_acts_as_a_barrier() {
     }
     // A barrier: a batch sent just before is applied when the reply arrives.
     let kids: Vec<Sleeper> = (0..3).map(|_| Sleeper::new()).collect();
-    let records: Vec<ProcPrio> =
-        kids.iter().enumerate().map(|(i, k)| ProcPrio { pid: k.pid(), uid: 1, adj: 200 + i as i32, ..Default::default() }).collect();
+    let records: Vec<ProcPrio> = kids
+        .iter()
+        .enumerate()
+        .map(|(i, k)| ProcPrio { pid: k.pid(), uid: 1, adj: 200 + i as i32, ..Default::default() })
+        .collect();
     c.register_batch(&records, RecordLayout::FourFields).unwrap();
     assert_eq!(c.kill_count(-1000, 1000).unwrap(), 0);
     for (i, k) in kids.iter().enumerate() {
@@ -276,17 +308,26 @@ fn update_props_picks_up_a_changed_file_and_survives_a_missing_one() {
     assert!(d.wait_log("Properties reinitilized"));
     fs::write(&d.props, "ro.lmk.debug=true\nro.lmk.kill_timeout_ms=abc\n").unwrap();
     assert_eq!(c.update_props().unwrap(), 0);
-    assert!(d.wait_log("ro.lmk.kill_timeout_ms=\"abc\" is not valid"), "a malformed value is logged");
+    assert!(
+        d.wait_log("ro.lmk.kill_timeout_ms=\"abc\" is not valid"),
+        "a malformed value is logged"
+    );
     fs::remove_file(&d.props).unwrap();
     assert_eq!(c.update_props().unwrap(), -1, "an unreadable source fails the update");
     let mut d = d;
     assert!(d.alive(), "and the daemon keeps running with the configuration in force");
     barrier(&mut c);
     // `lmkd --reinit` is the client init runs: exit 0 on success, 255 on failure.
-    let st = Command::new(lmkd_bin()).args(["--reinit", "--socket", d.socket.to_str().unwrap()]).status().unwrap();
+    let st = Command::new(lmkd_bin())
+        .args(["--reinit", "--socket", d.socket.to_str().unwrap()])
+        .status()
+        .unwrap();
     assert_eq!(st.code(), Some(255));
     fs::write(&d.props, "").unwrap();
-    let st = Command::new(lmkd_bin()).args(["--reinit", "--socket", d.socket.to_str().unwrap()]).status().unwrap();
+    let st = Command::new(lmkd_bin())
+        .args(["--reinit", "--socket", d.socket.to_str().unwrap()])
+        .status()
+        .unwrap();
     assert_eq!(st.code(), Some(0));
     let st = Command::new(lmkd_bin())
         .args(["--reinit", "--socket", d.dir.path().join("nope").to_str().unwrap()])
@@ -307,10 +348,12 @@ fn boot_completed_and_start_monitoring_follow_aosp() {
     fs::write(&d.props, "ro.lmk.delay_monitors_until_boot=true\nsys.boot_completed=1\n").unwrap();
     assert_eq!(c.update_props().unwrap(), 0);
     let sock = d.socket.to_str().unwrap();
-    let st = Command::new(lmkd_bin()).args(["--boot_completed", "--socket", sock]).status().unwrap();
+    let st =
+        Command::new(lmkd_bin()).args(["--boot_completed", "--socket", sock]).status().unwrap();
     assert_eq!(st.code(), Some(0));
     assert_eq!(c.boot_completed().unwrap(), 1, "already handled");
-    let st = Command::new(lmkd_bin()).args(["--boot_completed", "--socket", sock]).status().unwrap();
+    let st =
+        Command::new(lmkd_bin()).args(["--boot_completed", "--socket", sock]).status().unwrap();
     assert_eq!(st.code(), Some(0), "already handled is not a failure");
     c.start_monitoring().unwrap();
     barrier(&mut c);
@@ -321,9 +364,12 @@ fn boot_completed_and_start_monitoring_follow_aosp() {
 fn target_is_published_and_rate_limited() {
     let d = Daemon::start("");
     let mut c = d.client();
-    c.target(&[(18432, 0), (23040, 100), (27648, 200), (32256, 250), (55296, 900), (80640, 950)]).unwrap();
+    c.target(&[(18432, 0), (23040, 100), (27648, 200), (32256, 250), (55296, 900), (80640, 950)])
+        .unwrap();
     barrier(&mut c);
-    assert!(d.wait_log("setprop sys.lmk.minfree_levels 18432:0,23040:100,27648:200,32256:250,55296:900,80640:950"));
+    assert!(d.wait_log(
+        "setprop sys.lmk.minfree_levels 18432:0,23040:100,27648:200,32256:250,55296:900,80640:950"
+    ));
     c.target(&[(1, 0)]).unwrap();
     barrier(&mut c);
     assert!(d.wait_log("Ignoring frequent updated to lmkd limits"));
@@ -340,7 +386,8 @@ fn init_style_socket_hand_off() {
     let dir = TempDir::new("handoff");
     let path = dir.path().join("lmkd");
     // As init does: a SEQPACKET socket, bound, not listening, inherited across exec.
-    let fd = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::empty(), None).unwrap();
+    let fd = socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::empty(), None)
+        .unwrap();
     bind(&fd, &SocketAddrUnix::new(&path).unwrap()).unwrap();
     let log = dir.path().join("log");
     let mut child = Command::new(lmkd_bin())
@@ -363,7 +410,8 @@ fn init_style_socket_hand_off() {
     let _ = child.wait();
 
     // A descriptor that is not a SEQPACKET socket is refused.
-    let wrong = socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::empty(), None).unwrap();
+    let wrong =
+        socket_with(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::empty(), None).unwrap();
     let st = Command::new(lmkd_bin())
         .env("ANDROID_SOCKET_lmkd", wrong.as_raw_fd().to_string())
         .stderr(fs::File::create(&log).unwrap())
@@ -376,7 +424,7 @@ fn init_style_socket_hand_off() {
 #[test]
 fn a_client_that_never_reads_does_not_slow_the_others() {
     let d = Daemon::start("");
-    let mut stuck = d.client();
+    let stuck = d.client();
     stuck.subscribe(0).unwrap();
     // Thousands of requests whose replies it never reads: the daemon queues a few, then gives
     // up on the connection instead of blocking on it.
@@ -427,7 +475,10 @@ fn malformed_packets_are_logged_and_ignored() {
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (vec![], "Wrong control socket read length len=0"),
         (vec![0, 0], "Wrong control socket read length len=2"),
-        (be(&[1, k.pid(), 1, 900]).into_iter().chain([0xde, 0xad]).collect(), "not a multiple of 4"),
+        (
+            be(&[1, k.pid(), 1, 900]).into_iter().chain([0xde, 0xad]).collect(),
+            "not a multiple of 4",
+        ),
         (be(&[99]), "Received unknown command code 99"),
         (be(&[0x2000]), "Received unknown command code 8192"),
         (be(&[1, k.pid(), 1]), "Wrong control socket read length cmd=1 len=12"),
@@ -465,11 +516,17 @@ fn bad_registrations_in_a_pid_namespace() {
     let out = Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc", "--"])
         .arg(self_exe())
-        .args(["--exact", "bad_registrations_in_a_pid_namespace", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "bad_registrations_in_a_pid_namespace",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("LMKD_IN_PIDNS", "1")
         .output()
         .expect("run unshare");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text =
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "inner run failed:\n{text}");
     assert!(text.contains("PIDNS-CHECKS-PASSED"), "inner checks did not run:\n{text}");
 }
@@ -502,9 +559,10 @@ fn bad_registrations_inside() {
     let helper_pid = helper.id() as i32;
     let mut tid = None;
     wait_until(Duration::from_secs(10), || {
-        tid = fs::read_dir(format!("/proc/{helper_pid}/task"))
-            .ok()
-            .and_then(|it| it.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok()).find(|&t| t != helper_pid));
+        tid = fs::read_dir(format!("/proc/{helper_pid}/task")).ok().and_then(|it| {
+            it.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+                .find(|&t| t != helper_pid)
+        });
         tid.is_some()
     });
     let tid = tid.expect("the helper started a thread");
@@ -554,4 +612,41 @@ fn a_refused_oom_score_adj_write_keeps_the_record() {
     c.register(k.pid(), 10_070, 50, PROC_TYPE_SERVICE).unwrap();
     barrier(&mut c);
     assert_eq!(k.adj(), 50);
+}
+
+#[test]
+fn per_app_memcg_sets_soft_limits_and_files_home_as_perceptible() {
+    if !require(
+        is_root()
+            && std::path::Path::new(MEMCG_V1_ROOT).join("memory.soft_limit_in_bytes").exists(),
+        "root and the cgroup v1 memory controller",
+    ) {
+        return;
+    }
+    let d = Daemon::start("ro.config.per_app_memcg=true\n");
+    let mut c = d.client();
+    let app = Sleeper::new();
+    let cg = Memcg::create("softlimit", None).unwrap();
+    cg.add(app.0.id()).unwrap();
+    let mib8: u64 = 8 << 20;
+    for (adj, mult) in [(0, 20), (100, 10), (200, 8), (300, 1), (900, 0)] {
+        c.register(app.pid(), 10_080, adj, PROC_TYPE_APP).unwrap();
+        barrier(&mut c);
+        assert_eq!(
+            cg.read("memory.soft_limit_in_bytes").trim().parse::<u64>().unwrap(),
+            mult * mib8,
+            "adj {adj}"
+        );
+    }
+    // The launcher (600..699) is filed as perceptible; its oom_score_adj keeps the real value.
+    c.register(app.pid(), 10_080, 650, PROC_TYPE_APP).unwrap();
+    barrier(&mut c);
+    assert_eq!(app.adj(), 650);
+    assert_eq!(entry(&mut c, app.pid()).unwrap().adj, 200);
+    assert_eq!(cg.read("memory.soft_limit_in_bytes").trim().parse::<u64>().unwrap(), mib8);
+    // Services get no soft limit.
+    c.register(app.pid(), 10_080, 0, PROC_TYPE_SERVICE).unwrap();
+    barrier(&mut c);
+    assert_eq!(cg.read("memory.soft_limit_in_bytes").trim().parse::<u64>().unwrap(), mib8);
+    drop(app);
 }

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use lmkd::client::{Client, DEFAULT_SOCKET};
 use lmkd::protocol::{
-    ProcPrio, RecordLayout, ServerMessage, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, PROC_TYPE_APP,
-    PROC_TYPE_SERVICE,
+    ProcPrio, RecordLayout, ServerMessage, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT,
+    PROC_TYPE_APP, PROC_TYPE_SERVICE,
 };
 
 const USAGE: &str = "\
@@ -22,6 +22,7 @@ Commands:
   purge                   forget every process this client registered (LMK_PROCPURGE)
   target MINFREE:ADJ...   send the minfree table, minfree in pages (LMK_TARGET)
   killcnt [MIN MAX]       kills with oom_score_adj in MIN..=MAX (default -1000 1000)
+  procs                   the registered processes, next victim first (LMK_EXT_PROCS)
   update-props            make the daemon re-read its properties (LMK_UPDATE_PROPS)
   boot-completed          LMK_BOOT_COMPLETED
   start-monitoring        LMK_START_MONITORING
@@ -94,7 +95,8 @@ fn barrier(c: &mut Client) -> Result<(), Error> {
 }
 
 fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
-    let flags: Vec<&str> = rest.iter().map(String::as_str).filter(|a| a.starts_with("--")).collect();
+    let flags: Vec<&str> =
+        rest.iter().map(String::as_str).filter(|a| a.starts_with("--")).collect();
     let pos: Vec<&str> = rest.iter().map(String::as_str).filter(|a| !a.starts_with("--")).collect();
     match cmd {
         "register" => {
@@ -119,13 +121,21 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                 let [pid, uid, adj] = parts[..] else {
                     return Err(Error::Usage(format!("not PID:UID:ADJ: {spec:?}")));
                 };
-                records.push(ProcPrio { pid: int(pid)?, uid: int(uid)?, adj: int(adj)?, ..Default::default() });
+                records.push(ProcPrio {
+                    pid: int(pid)?,
+                    uid: int(uid)?,
+                    adj: int(adj)?,
+                    ..Default::default()
+                });
             }
             if records.is_empty() {
                 return Err(Error::Usage("batch needs at least one PID:UID:ADJ".into()));
             }
-            let layout =
-                if flags.contains(&"--wide") { RecordLayout::FiveFields } else { RecordLayout::FourFields };
+            let layout = if flags.contains(&"--wide") {
+                RecordLayout::FiveFields
+            } else {
+                RecordLayout::FourFields
+            };
             c.register_batch(&records, layout)?;
             barrier(c)?;
             println!("sent {} records", records.len());
@@ -161,11 +171,30 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
             };
             println!("{}", c.kill_count(min, max)?);
         }
+        "procs" => {
+            let procs = c.procs()?;
+            println!("{:>8} {:>7} {:>6} {:<8} {:>8}", "PID", "UID", "ADJ", "TYPE", "OWNER");
+            for e in &procs {
+                let kind = match e.ptype {
+                    PROC_TYPE_APP => "app",
+                    PROC_TYPE_SERVICE => "service",
+                    _ => "?",
+                };
+                let owner = if e.owner == 0 { "-".to_owned() } else { e.owner.to_string() };
+                println!("{:>8} {:>7} {:>6} {:<8} {:>8}", e.pid, e.uid, e.adj, kind, owner);
+            }
+            println!("{} processes", procs.len());
+        }
         "update-props" => {
             let r = c.update_props()?;
-            println!("{}", if r == 0 { "properties updated".to_owned() } else { format!("failed ({r})") });
+            println!(
+                "{}",
+                if r == 0 { "properties updated".to_owned() } else { format!("failed ({r})") }
+            );
             if r != 0 {
-                return Err(Error::Io(std::io::Error::other("lmkd failed to update its properties")));
+                return Err(Error::Io(std::io::Error::other(
+                    "lmkd failed to update its properties",
+                )));
             }
         }
         "boot-completed" => {
@@ -223,7 +252,7 @@ fn watch(c: &mut Client, flags: &[&str], pos: &[&str]) -> Result<(), Error> {
     c.subscribe(LMK_ASYNC_EVENT_STAT)?;
     c.set_timeout(None)?;
     let mut seen = 0;
-    println!("{:<8} {:>8} {:>7} {:>10}  {}", "EVENT", "PID", "UID", "RSS(kB)", "DETAILS");
+    println!("{:<8} {:>8} {:>7} {:>10}  DETAILS", "EVENT", "PID", "UID", "RSS(kB)");
     loop {
         let Some(ev) = c.recv_event()? else { continue };
         match ev {

@@ -125,7 +125,11 @@ impl Reader<'_> {
         [(dc, dcv), (ro, rov)]
     }
 
-    fn first<T>(&self, keys: &[(String, Option<String>)], parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    fn first<T>(
+        &self,
+        keys: &[(String, Option<String>)],
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Option<T> {
         for (key, value) in keys {
             if let Some(v) = value {
                 match parse(v) {
@@ -176,13 +180,14 @@ pub fn parse_int(v: &str) -> Option<i64> {
         Some(rest) => (true, rest),
         None => (false, v.strip_prefix('+').unwrap_or(v)),
     };
-    let (radix, digits) = if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
-        (16, h)
-    } else if digits.len() > 1 && digits.starts_with('0') {
-        (8, &digits[1..])
-    } else {
-        (10, digits)
-    };
+    let (radix, digits) =
+        if let Some(h) = digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+            (16, h)
+        } else if digits.len() > 1 && digits.starts_with('0') {
+            (8, &digits[1..])
+        } else {
+            (10, digits)
+        };
     if digits.is_empty() || digits.starts_with(['+', '-']) {
         return None;
     }
@@ -256,7 +261,10 @@ mod tests {
         assert_eq!(c.kill_timeout_ms, 100);
         assert_eq!(c.swap_free_low_percentage, 10);
         assert_eq!((c.psi_partial_stall_ms, c.psi_complete_stall_ms), (70, 700));
-        assert_eq!((c.thrashing_limit, c.thrashing_limit_decay, c.thrashing_limit_critical), (100, 10, 300));
+        assert_eq!(
+            (c.thrashing_limit, c.thrashing_limit_decay, c.thrashing_limit_critical),
+            (100, 10, 300)
+        );
         assert_eq!(c.swap_util_max, 100);
         assert_eq!(c.stall_limit_critical, 100);
         assert_eq!(c.lowmem_min_oom_score, 701);
@@ -271,7 +279,10 @@ mod tests {
     fn low_ram_variants() {
         let c = load(&[("ro.config.low_ram", "true")]);
         assert_eq!(c.psi_partial_stall_ms, 200);
-        assert_eq!((c.thrashing_limit, c.thrashing_limit_decay, c.thrashing_limit_critical), (30, 50, 90));
+        assert_eq!(
+            (c.thrashing_limit, c.thrashing_limit_decay, c.thrashing_limit_critical),
+            (30, 50, 90)
+        );
         assert!(c.per_app_memcg, "per_app_memcg defaults to low_ram");
         assert!(c.use_new_strategy);
     }
@@ -324,8 +335,14 @@ mod tests {
     #[test]
     fn minfree_levels_select_the_old_strategy_unless_low_ram() {
         assert!(!load(&[("ro.lmk.use_minfree_levels", "1")]).use_new_strategy);
-        assert!(load(&[("ro.lmk.use_minfree_levels", "1"), ("ro.config.low_ram", "1")]).use_new_strategy);
-        assert!(load(&[("ro.lmk.use_minfree_levels", "1"), ("ro.lmk.use_new_strategy", "yes")]).use_new_strategy);
+        assert!(
+            load(&[("ro.lmk.use_minfree_levels", "1"), ("ro.config.low_ram", "1")])
+                .use_new_strategy
+        );
+        assert!(
+            load(&[("ro.lmk.use_minfree_levels", "1"), ("ro.lmk.use_new_strategy", "yes")])
+                .use_new_strategy
+        );
     }
 
     #[test]

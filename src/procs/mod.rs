@@ -13,6 +13,7 @@
 //! when a client forgets `LMK_PROCREMOVE` (AOSP keeps such records until a kill attempt finds
 //! them gone).
 
+pub mod memcg;
 pub mod procfs;
 pub mod registry;
 
@@ -34,6 +35,10 @@ pub const PERCEPTIBLE_APP_ADJ: i32 = 200;
 pub const HOME_APP_ADJ: i32 = 600;
 /// AOSP's `PREVIOUS_APP_ADJ`.
 pub const PREVIOUS_APP_ADJ: i32 = 700;
+/// AOSP's `SYSTEM_ADJ` (system_server).
+pub const SYSTEM_ADJ: i32 = -900;
+/// `AID_SYSTEM`.
+const AID_SYSTEM: i32 = 1000;
 
 /// Where the table asks the event loop to watch or forget a registered process's pidfd.
 pub trait PidfdWatch {
@@ -78,6 +83,7 @@ pub struct ProcTable {
     registry: Registry,
     mode: UpdateMode,
     per_app_memcg: bool,
+    memcg_root: Option<memcg::MemcgRoot>,
     self_pid: i32,
     adj_fd_budget: usize,
     adj_fds_open: usize,
@@ -92,6 +98,7 @@ impl ProcTable {
             registry: Registry::new(),
             mode,
             per_app_memcg: false,
+            memcg_root: None,
             self_pid: i32::try_from(std::process::id()).unwrap_or(0),
             adj_fd_budget,
             adj_fds_open: 0,
@@ -109,9 +116,30 @@ impl ProcTable {
         &mut self.registry
     }
 
-    /// Sets `ro.config.per_app_memcg`: in that mode HOME (600–699) is filed as perceptible.
+    /// Sets `ro.config.per_app_memcg`: in that mode apps get memcg soft limits by adj, and
+    /// HOME (600–699) is filed as perceptible.
     pub fn set_per_app_memcg(&mut self, on: bool) {
         self.per_app_memcg = on;
+        if on && self.memcg_root.is_none() {
+            self.memcg_root = memcg::MemcgRoot::discover();
+            if self.memcg_root.is_none() {
+                warn!("ro.config.per_app_memcg is set but no memory cgroup controller is mounted");
+            }
+        }
+    }
+
+    /// AOSP's per-app memcg soft limit for an app at `adj` (step 5 of `apply_proc_prio`).
+    fn apply_soft_limit(&self, p: &ProcPrio) {
+        if !self.per_app_memcg || p.ptype != PROC_TYPE_APP || p.for_lmkd_only {
+            return;
+        }
+        let Some(root) = &self.memcg_root else { return };
+        if let Err(e) = root.apply(p.pid, p.adj) {
+            // AOSP stays quiet about system_server, whose memcg is not per-app.
+            if !(p.adj == SYSTEM_ADJ && p.uid == AID_SYSTEM) {
+                warn!("Failed to set the memcg soft limit of pid {}: {e}", p.pid);
+            }
+        }
     }
 
     /// Number of kept-open `oom_score_adj` descriptors.
@@ -164,6 +192,7 @@ impl ProcTable {
             }
             match self.update_existing(id, p) {
                 Ok(()) => {
+                    self.apply_soft_limit(p);
                     self.registry.set_adj(id, filed_adj);
                     return PrioOutcome::Updated(id);
                 }
@@ -241,19 +270,25 @@ impl ProcTable {
                 }
             }
             Err(e) => {
-                warn!("Failed to read /proc/{}/status ({e}): process {} might have been killed", p.pid, p.pid);
+                warn!(
+                    "Failed to read /proc/{}/status ({e}): process {} might have been killed",
+                    p.pid, p.pid
+                );
                 return PrioOutcome::Refused;
             }
         }
         let pidfd = match sys::pidfd_open(p.pid) {
             Ok(fd) => fd,
             Err(e) => {
-                error!("pidfd_open for pid {} failed; errno={}", p.pid, e.raw_os_error().unwrap_or(0));
+                error!(
+                    "pidfd_open for pid {} failed; errno={}",
+                    p.pid,
+                    e.raw_os_error().unwrap_or(0)
+                );
                 return PrioOutcome::Refused;
             }
         };
-        let keep_file =
-            self.mode == UpdateMode::KeepOpen && self.adj_fds_open < self.adj_fd_budget;
+        let keep_file = self.mode == UpdateMode::KeepOpen && self.adj_fds_open < self.adj_fd_budget;
         let adj_file = if keep_file { procfs::open_oom_score_adj(p.pid).ok() } else { None };
         // The pidfd was taken first, so if the process is still alive now, the pid was not
         // reused in between and the file opened above belongs to the same process.
@@ -278,6 +313,7 @@ impl ProcTable {
                 self.log_write_failure(p.pid, p.adj, &e);
             }
         }
+        self.apply_soft_limit(p);
         if adj_file.is_some() {
             self.adj_fds_open += 1;
         }

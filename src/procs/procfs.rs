@@ -162,7 +162,9 @@ mod tests {
 
     #[test]
     fn status_of_a_thread_has_another_tgid() {
-        let st = parse_status(b"Name:\tbinder:1_2\nTgid:\t1234\nPid:\t1240\nUid:\t10057\t10057\t10057\t10057\n");
+        let st = parse_status(
+            b"Name:\tbinder:1_2\nTgid:\t1234\nPid:\t1240\nUid:\t10057\t10057\t10057\t10057\n",
+        );
         assert_eq!(st.tgid, Some(1234));
         assert_eq!(st.uid, Some(10057));
         assert_eq!(st.vm_rss_kb, None, "no VmRSS line");
@@ -170,7 +172,16 @@ mod tests {
 
     #[test]
     fn garbage_and_truncation_never_panic() {
-        for input in [&b""[..], b"Tgid", b"Tgid:", b"Tgid:\t", b"Tgid:\tabc", b"VmRSS:\t99999999999999999999999 kB", b"\n\n::::\n", b"Tgid:\t12"] {
+        for input in [
+            &b""[..],
+            b"Tgid",
+            b"Tgid:",
+            b"Tgid:\t",
+            b"Tgid:\tabc",
+            b"VmRSS:\t99999999999999999999999 kB",
+            b"\n\n::::\n",
+            b"Tgid:\t12",
+        ] {
             let _ = parse_status(input);
         }
         assert_eq!(parse_status(b"Tgid:\t12").tgid, Some(12));

@@ -370,7 +370,10 @@ mod tests {
 
     fn reg(entries: &[(i32, i32)]) -> (Registry, Vec<RecordId>) {
         let mut r = Registry::new();
-        let ids = entries.iter().map(|&(pid, adj)| r.insert(Record::new(pid, 10_000, adj, 0, 77))).collect();
+        let ids = entries
+            .iter()
+            .map(|&(pid, adj)| r.insert(Record::new(pid, 10_000, adj, 0, 77)))
+            .collect();
         (r, ids)
     }
 

@@ -124,10 +124,9 @@ impl fmt::Display for DecodeError {
             DecodeError::TooShort { len } => {
                 write!(f, "Wrong control socket read length len={len}")
             }
-            DecodeError::Misaligned { len } => write!(
-                f,
-                "Wrong control socket read length len={len} (not a multiple of 4 bytes)"
-            ),
+            DecodeError::Misaligned { len } => {
+                write!(f, "Wrong control socket read length len={len} (not a multiple of 4 bytes)")
+            }
             DecodeError::Oversized { len } => {
                 write!(f, "Wrong control socket read length len={len} (packet too long)")
             }
@@ -379,14 +378,16 @@ impl Command {
                 // The record width is not in the packet. The rule of reference §2.9: a multiple
                 // of 5 words with at most three records is the Android 16 layout, anything
                 // else 4-field. Within 64 bytes the two sets of lengths never overlap.
-                let (layout, width) =
-                    if nargs > 0 && nargs.is_multiple_of(5) && nargs / 5 <= PROCS_PRIO_MAX_WIDE_RECORDS {
-                        (RecordLayout::FiveFields, 5)
-                    } else if nargs >= 4 && nargs.is_multiple_of(4) {
-                        (RecordLayout::FourFields, 4)
-                    } else {
-                        return Err(wrong);
-                    };
+                let (layout, width) = if nargs > 0
+                    && nargs.is_multiple_of(5)
+                    && nargs / 5 <= PROCS_PRIO_MAX_WIDE_RECORDS
+                {
+                    (RecordLayout::FiveFields, 5)
+                } else if nargs >= 4 && nargs.is_multiple_of(4) {
+                    (RecordLayout::FourFields, 4)
+                } else {
+                    return Err(wrong);
+                };
                 let mut b = ProcsPrio { len: 0, layout, records: Default::default() };
                 for i in 0..nargs / width {
                     b.records[i] = proc_prio_at(buf, 1 + i * width, width);
@@ -671,7 +672,8 @@ impl KillStat {
             b.copy_from_slice(&buf[off..off + 8]);
             i64::from_be_bytes(b)
         };
-        let i32_at = |off: usize| i32::from_be_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]);
+        let i32_at =
+            |off: usize| i32::from_be_bytes([buf[off], buf[off + 1], buf[off + 2], buf[off + 3]]);
         let name_len = usize::from(u16::from_be_bytes([buf[84], buf[85]]));
         let name = buf.get(86..86 + name_len)?;
         let mut s = KillStat {

@@ -67,7 +67,9 @@ pub fn encode_procs_reply(entries: &[ProcEntry]) -> Vec<Vec<u8>> {
     loop {
         let chunk = &entries[offset..(offset + PROCS_PER_PACKET).min(entries.len())];
         let mut p = Vec::with_capacity(16 + chunk.len() * PROCS_RECORD_WORDS * 4);
-        for w in [LMK_EXT_PROCS, total, i32::try_from(offset).unwrap_or(i32::MAX), chunk.len() as i32] {
+        for w in
+            [LMK_EXT_PROCS, total, i32::try_from(offset).unwrap_or(i32::MAX), chunk.len() as i32]
+        {
             p.extend_from_slice(&w.to_be_bytes());
         }
         for e in chunk {
@@ -87,7 +89,7 @@ pub fn encode_procs_reply(entries: &[ProcEntry]) -> Vec<Vec<u8>> {
 pub fn decode_procs_reply(buf: &[u8]) -> Option<(usize, usize, Vec<ProcEntry>)> {
     let words: Vec<i32> =
         buf.chunks_exact(4).map(|w| i32::from_be_bytes([w[0], w[1], w[2], w[3]])).collect();
-    if buf.len() % 4 != 0 || words.len() < 4 || words[0] != LMK_EXT_PROCS {
+    if !buf.len().is_multiple_of(4) || words.len() < 4 || words[0] != LMK_EXT_PROCS {
         return None;
     }
     let total = usize::try_from(words[1]).ok()?;
@@ -132,6 +134,9 @@ mod tests {
         let mut long = ExtCommand::Procs.encode();
         long.extend_from_slice(&[0; 4]);
         assert!(matches!(ExtCommand::decode(&long), Err(DecodeError::WrongLength { .. })));
-        assert!(matches!(ExtCommand::decode(&[0x10, 0, 0, 0]), Err(DecodeError::UnknownCommand { .. })));
+        assert!(matches!(
+            ExtCommand::decode(&[0x10, 0, 0, 0]),
+            Err(DecodeError::UnknownCommand { .. })
+        ));
     }
 }

@@ -50,7 +50,10 @@ pub struct Conn {
 impl Conn {
     /// Whether the client subscribed to event type `event`.
     pub fn subscribed(&self, event: i32) -> bool {
-        u32::try_from(event).ok().and_then(|e| 1u32.checked_shl(e)).is_some_and(|bit| self.subscriptions & bit != 0)
+        u32::try_from(event)
+            .ok()
+            .and_then(|e| 1u32.checked_shl(e))
+            .is_some_and(|bit| self.subscriptions & bit != 0)
     }
 }
 
@@ -162,11 +165,12 @@ impl Server {
     /// all connections are closed and the new one takes slot 0. Returns the pids of the closed
     /// connections (their records must be un-claimed), or `None` if nothing was pending.
     pub fn accept(&mut self, poller: &Poller) -> io::Result<Option<[Option<i32>; MAX_DATA_CONN]>> {
-        let fd = match net::accept_with(&self.listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
+        let fd =
+            match net::accept_with(&self.listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
+                Ok(fd) => fd,
+                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
         // Inherited from the listener on Linux; set again so a hand-over socket without it
         // still yields credentials.
         net::sockopt::set_socket_passcred(&fd, true)?;
@@ -215,7 +219,10 @@ impl Server {
         match sys::recvmsg_creds(conn.fd.as_fd(), buf) {
             Ok(r) => {
                 if r.fds_dropped > 0 {
-                    warn!("client {} passed {} file descriptors; closed them", conn.pid, r.fds_dropped);
+                    warn!(
+                        "client {} passed {} file descriptors; closed them",
+                        conn.pid, r.fds_dropped
+                    );
                 }
                 match r.creds {
                     // A zero-length read without credentials is the end of the stream; a

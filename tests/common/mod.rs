@@ -214,3 +214,54 @@ pub fn output_of(mut child: Child) -> (bool, String) {
     let ok = child.wait().map(|s| s.success()).unwrap_or(false);
     (ok, out)
 }
+
+/// The cgroup v1 memory controller's mount on these hosts.
+pub const MEMCG_V1_ROOT: &str = "/sys/fs/cgroup/memory";
+
+/// A cgroup v1 memory cgroup made for one test, removed on drop (its remaining tasks are
+/// moved back to the root group first, so removal cannot fail on them).
+pub struct Memcg {
+    pub path: PathBuf,
+}
+
+impl Memcg {
+    /// Creates `<root>/lmkd-test-<tag>-<pid>-<n>`; `limit` in bytes, if any.
+    pub fn create(tag: &str, limit: Option<u64>) -> std::io::Result<Memcg> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = Path::new(MEMCG_V1_ROOT).join(format!(
+            "lmkd-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir(&path)?;
+        let cg = Memcg { path };
+        if let Some(l) = limit {
+            cg.write("memory.limit_in_bytes", &l.to_string())?;
+        }
+        Ok(cg)
+    }
+
+    pub fn write(&self, file: &str, value: &str) -> std::io::Result<()> {
+        fs::write(self.path.join(file), value)
+    }
+
+    pub fn read(&self, file: &str) -> String {
+        fs::read_to_string(self.path.join(file)).unwrap_or_default()
+    }
+
+    pub fn add(&self, pid: u32) -> std::io::Result<()> {
+        self.write("cgroup.procs", &pid.to_string())
+    }
+}
+
+impl Drop for Memcg {
+    fn drop(&mut self) {
+        for pid in self.read("cgroup.procs").lines() {
+            let _ = fs::write(Path::new(MEMCG_V1_ROOT).join("cgroup.procs"), pid);
+        }
+        let end = Instant::now() + Duration::from_secs(10);
+        while fs::remove_dir(&self.path).is_err() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
