@@ -88,13 +88,20 @@ impl Daemon {
 
     /// Runs the event loop until an unrecoverable error.
     pub fn run(&mut self) -> io::Result<()> {
-        let mut ready = [Ready::default(); MAX_EVENTS];
         loop {
-            let n = self.poller.wait(&mut ready, None)?;
-            for r in &ready[..n] {
-                self.dispatch(*r);
-            }
+            self.run_once(None)?;
         }
+    }
+
+    /// Waits once for events (up to `timeout`; `None` waits forever), handles them, and
+    /// returns how many there were. [`Daemon::run`] is this in a loop.
+    pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
+        let mut ready = [Ready::default(); MAX_EVENTS];
+        let n = self.poller.wait(&mut ready, timeout)?;
+        for r in &ready[..n] {
+            self.dispatch(*r);
+        }
+        Ok(n)
     }
 
     /// Handles one ready event source.

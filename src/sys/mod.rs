@@ -9,10 +9,12 @@
 //! Every `unsafe` block carries a `// SAFETY:` line that states the invariant it relies on.
 #![allow(unsafe_code)]
 
+mod alloc_count;
 mod pidfd;
 mod resource;
 mod socket;
 
+pub use alloc_count::{count_allocations, CountingAlloc};
 pub use pidfd::{pidfd_is_dead, pidfd_open, pidfd_send_signal};
 pub use resource::{raise_nofile_limit, NofileLimit};
 pub use socket::{control_socket_from_env, recvmsg_creds, Creds, Received};
