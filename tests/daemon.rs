@@ -338,6 +338,37 @@ fn update_props_picks_up_a_changed_file_and_survives_a_missing_one() {
 }
 
 #[test]
+fn update_props_applies_the_new_configuration() {
+    // No LMKD_LOG: ro.lmk.debug decides the log level, so it shows which config is in force.
+    let d = Daemon::start_full("ro.lmk.debug=false\n", &[], None);
+    let mut c = d.client();
+    let exit_and_wait = |c: &mut Client| {
+        let mut k = Sleeper::new();
+        c.register(k.pid(), 1, 900, PROC_TYPE_APP).unwrap();
+        barrier(c);
+        k.0.kill().unwrap();
+        k.0.wait().unwrap();
+        assert!(wait_until(Duration::from_secs(5), || entry(c, k.pid()).is_none()));
+        k.pid()
+    };
+    let quiet = exit_and_wait(&mut c);
+    assert!(!d.log_text().contains(&format!("process {quiet} (adj 900) exited")), "no debug lines yet");
+    fs::write(&d.props, "ro.lmk.debug=true\n").unwrap();
+    assert_eq!(c.update_props().unwrap(), 0);
+    let loud = exit_and_wait(&mut c);
+    assert!(d.wait_log(&format!("process {loud} (adj 900) exited; record removed")), "debug is on now");
+}
+
+#[test]
+fn the_host_socket_is_seqpacket_with_mode_0660() {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let d = Daemon::start("");
+    let meta = fs::metadata(&d.socket).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+}
+
+#[test]
 fn boot_completed_and_start_monitoring_follow_aosp() {
     let d = Daemon::start("ro.lmk.delay_monitors_until_boot=true\n");
     let mut c = d.client();

@@ -105,18 +105,24 @@ impl Daemon {
 
     /// As [`Daemon::start`], with extra arguments.
     pub fn start_with(props: &str, extra: &[&str]) -> Daemon {
+        Daemon::start_full(props, extra, Some("debug"))
+    }
+
+    /// As [`Daemon::start`], with extra arguments and `LMKD_LOG` set to `log` (or unset, so
+    /// that `ro.lmk.debug` decides the level).
+    pub fn start_full(props: &str, extra: &[&str], log_level: Option<&str>) -> Daemon {
         let dir = TempDir::new("daemon");
         let socket = dir.path().join("lmkd.sock");
         let props_path = dir.path().join("lmkd.prop");
         let log = dir.path().join("lmkd.log");
         fs::write(&props_path, props).unwrap();
-        let child = Command::new(lmkd_bin())
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--props")
-            .arg(&props_path)
-            .args(extra)
-            .env("LMKD_LOG", "debug")
+        let mut cmd = Command::new(lmkd_bin());
+        cmd.arg("--socket").arg(&socket).arg("--props").arg(&props_path).args(extra);
+        match log_level {
+            Some(l) => cmd.env("LMKD_LOG", l),
+            None => cmd.env_remove("LMKD_LOG"),
+        };
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(fs::File::create(&log).unwrap())
