@@ -352,11 +352,17 @@ fn update_props_applies_the_new_configuration() {
         k.pid()
     };
     let quiet = exit_and_wait(&mut c);
-    assert!(!d.log_text().contains(&format!("process {quiet} (adj 900) exited")), "no debug lines yet");
+    assert!(
+        !d.log_text().contains(&format!("process {quiet} (adj 900) exited")),
+        "no debug lines yet"
+    );
     fs::write(&d.props, "ro.lmk.debug=true\n").unwrap();
     assert_eq!(c.update_props().unwrap(), 0);
     let loud = exit_and_wait(&mut c);
-    assert!(d.wait_log(&format!("process {loud} (adj 900) exited; record removed")), "debug is on now");
+    assert!(
+        d.wait_log(&format!("process {loud} (adj 900) exited; record removed")),
+        "debug is on now"
+    );
 }
 
 #[test]
