@@ -15,14 +15,14 @@ use rustix::net::{
     self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType,
 };
 
-use crate::protocol::ext::{
-    decode_procs_reply, ExtCommand, ProcEntry, PROCS_PER_PACKET, PROCS_RECORD_WORDS,
-};
+use crate::protocol::ext::{decode_procs_reply, ExtCommand, ProcEntry, LMK_EXT_KILL};
 use crate::protocol::{
     Command, ProcPrio, ProcsPrio, RecordLayout, ServerMessage, TargetTable, CTRL_PACKET_MAX_SIZE,
     LMKD_REPLY_MAX_SIZE, LMK_BOOT_COMPLETED, LMK_GETKILLCNT, LMK_UPDATE_PROPS,
     PROCS_PRIO_MAX_WIDE_RECORDS,
 };
+use crate::report::history::decode_history;
+use crate::report::KillRecord;
 
 /// Where init creates the socket on Android.
 pub const DEFAULT_SOCKET: &str = "/dev/socket/lmkd";
@@ -148,32 +148,72 @@ impl Client {
 
     /// The registered processes in kill order (`LMK_EXT_PROCS`, this project's extension).
     pub fn procs(&mut self) -> io::Result<Vec<ProcEntry>> {
-        self.send_raw(&ExtCommand::Procs.encode())?;
-        let mut out = Vec::new();
-        let mut buf = vec![0u8; 16 + PROCS_PER_PACKET * PROCS_RECORD_WORDS * 4];
+        self.collect(&ExtCommand::Procs, decode_procs_reply)
+    }
+
+    /// The kill history, oldest first (`LMK_EXT_KILL_HISTORY`).
+    pub fn kill_history(&mut self) -> io::Result<Vec<KillRecord>> {
+        self.collect(&ExtCommand::KillHistory, decode_history)
+    }
+
+    /// Asks the daemon to kill and reap `pid`, which this client registered as `uid`
+    /// (`LMK_EXT_KILL`). Returns one of the `KILL_*` results of [`crate::protocol::ext`]:
+    /// 0 when SIGKILL was delivered.
+    pub fn kill(&mut self, pid: i32, uid: i32, reason: i32) -> io::Result<i32> {
+        self.send_raw(&ExtCommand::Kill { pid, uid, reason }.encode())?;
+        let mut buf = [0u8; LMKD_REPLY_MAX_SIZE];
         loop {
-            let n = self.recv_packet(&mut buf)?;
-            if let Some((total, offset, chunk)) = decode_procs_reply(&buf[..n]) {
+            let n = self.recv_packet(&mut buf).map_err(timeout_error)?;
+            let w = |i: usize| {
+                i32::from_be_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]])
+            };
+            if n == 12 && w(0) == LMK_EXT_KILL && w(1) == pid {
+                return Ok(w(2));
+            }
+            self.keep_event(&buf[..n])?;
+        }
+    }
+
+    /// Sends an extension request and gathers its chunked reply.
+    fn collect<T>(
+        &mut self,
+        request: &ExtCommand,
+        decode: impl Fn(&[u8]) -> Option<(usize, usize, Vec<T>)>,
+    ) -> io::Result<Vec<T>> {
+        self.send_raw(&request.encode())?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = self.recv_packet(&mut buf).map_err(timeout_error)?;
+            if let Some((total, offset, chunk)) = decode(&buf[..n]) {
                 if offset != out.len() {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        "LMK_EXT_PROCS reply out of order",
+                        "reply chunks out of order",
                     ));
                 }
                 out.extend(chunk);
                 if out.len() >= total {
                     return Ok(out);
                 }
-            } else if let Some(m @ (ServerMessage::ProcKill(_) | ServerMessage::KillStat(_))) =
-                ServerMessage::decode(&buf[..n])
-            {
-                self.events.push_back(m);
             } else {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "unexpected packet while waiting for LMK_EXT_PROCS",
-                ));
+                self.keep_event(&buf[..n])?;
             }
+        }
+    }
+
+    /// Keeps an asynchronous event that arrived while waiting for a reply; anything else is an
+    /// error.
+    fn keep_event(&mut self, packet: &[u8]) -> io::Result<()> {
+        match ServerMessage::decode(packet) {
+            Some(m @ (ServerMessage::ProcKill(_) | ServerMessage::KillStat(_))) => {
+                self.events.push_back(m);
+                Ok(())
+            }
+            _ => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "unexpected packet from lmkd while waiting for a reply",
+            )),
         }
     }
 
@@ -213,30 +253,22 @@ impl Client {
     fn wait_reply(&mut self, cmd: i32) -> io::Result<i32> {
         let mut buf = [0u8; LMKD_REPLY_MAX_SIZE];
         loop {
-            let n = self.recv_packet(&mut buf).map_err(|e| {
-                if is_timeout(&e) {
-                    io::Error::new(io::ErrorKind::TimedOut, "no reply from lmkd")
-                } else {
-                    e
-                }
-            })?;
+            let n = self.recv_packet(&mut buf).map_err(timeout_error)?;
             match ServerMessage::decode(&buf[..n]) {
                 Some(ServerMessage::KillCount(v)) if cmd == LMK_GETKILLCNT => return Ok(v),
                 Some(ServerMessage::UpdateProps(v)) if cmd == LMK_UPDATE_PROPS => return Ok(v),
                 Some(ServerMessage::BootCompleted(v)) if cmd == LMK_BOOT_COMPLETED => return Ok(v),
-                Some(m @ (ServerMessage::ProcKill(_) | ServerMessage::KillStat(_))) => {
-                    self.events.push_back(m)
-                }
-                _ => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!(
-                        "unexpected packet from lmkd while waiting for the reply to command {cmd}"
-                    ),
-                    ))
-                }
+                _ => self.keep_event(&buf[..n])?,
             }
         }
+    }
+}
+
+fn timeout_error(e: io::Error) -> io::Error {
+    if is_timeout(&e) {
+        io::Error::new(io::ErrorKind::TimedOut, "no reply from lmkd")
+    } else {
+        e
     }
 }
 

@@ -23,6 +23,15 @@ pub enum Token {
     Conn(usize),
     /// A registered process exited (its pidfd became readable).
     ProcExit(RecordId),
+    /// The reaper pool has results.
+    ReaperDone,
+    /// A killed process died (its pidfd became readable): in-flight kill slot and generation.
+    KillDone {
+        /// The slot.
+        slot: u8,
+        /// The slot's generation when the kill was tracked.
+        generation: u32,
+    },
     /// Anything else (a stale or corrupt token).
     Unknown(u64),
 }
@@ -31,6 +40,8 @@ const KIND_SHIFT: u32 = 56;
 const KIND_LISTENER: u64 = 1;
 const KIND_CONN: u64 = 2;
 const KIND_PROC: u64 = 3;
+const KIND_REAPER: u64 = 4;
+const KIND_KILL: u64 = 5;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -40,6 +51,10 @@ impl Token {
             Token::Listener => KIND_LISTENER << KIND_SHIFT,
             Token::Conn(slot) => (KIND_CONN << KIND_SHIFT) | (slot as u64 & PAYLOAD_MASK),
             Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id.to_bits() & PAYLOAD_MASK),
+            Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
+            Token::KillDone { slot, generation } => {
+                (KIND_KILL << KIND_SHIFT) | (u64::from(generation) << 8) | u64::from(slot)
+            }
             Token::Unknown(bits) => bits,
         }
     }
@@ -51,6 +66,10 @@ impl Token {
             KIND_LISTENER if payload == 0 => Token::Listener,
             KIND_CONN => Token::Conn(payload as usize),
             KIND_PROC => Token::ProcExit(RecordId::from_bits(payload)),
+            KIND_REAPER if payload == 0 => Token::ReaperDone,
+            KIND_KILL if payload >> 40 == 0 => {
+                Token::KillDone { slot: (payload & 0xff) as u8, generation: (payload >> 8) as u32 }
+            }
             _ => Token::Unknown(bits),
         }
     }
@@ -145,7 +164,14 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_garbage_is_unknown() {
         let id = crate::procs::Registry::new().insert(crate::procs::Record::new(5, 0, 0, 0, 0));
-        for t in [Token::Listener, Token::Conn(0), Token::Conn(2), Token::ProcExit(id)] {
+        for t in [
+            Token::Listener,
+            Token::Conn(0),
+            Token::Conn(2),
+            Token::ProcExit(id),
+            Token::ReaperDone,
+            Token::KillDone { slot: 15, generation: u32::MAX },
+        ] {
             assert_eq!(Token::from_bits(t.to_bits()), t);
         }
         assert_eq!(Token::from_bits(0), Token::Unknown(0));

@@ -144,7 +144,7 @@ fn batches_in_both_layouts() {
 fn another_clients_record_is_refused_until_that_client_leaves() {
     let d = Daemon::start("");
     let k = Sleeper::new();
-    let owner = OtherClient::register(&d, k.pid(), 400);
+    let owner = OtherClient::register(&d, k.pid(), 10_099, 400);
     let mut c = d.client();
     c.register(k.pid(), 10_020, 900, PROC_TYPE_APP).unwrap();
     c.unregister(k.pid()).unwrap();
@@ -161,59 +161,6 @@ fn another_clients_record_is_refused_until_that_client_leaves() {
     barrier(&mut c);
     assert_eq!(k.adj(), 950, "the unowned record was claimed");
     assert_eq!(entry(&mut c, k.pid()).unwrap().owner, std::process::id() as i32);
-}
-
-/// Another client process that registers `pid` at `adj` and stays connected until killed.
-struct OtherClient(std::process::Child);
-
-impl OtherClient {
-    fn register(d: &Daemon, pid: i32, adj: i32) -> OtherClient {
-        let mut child = Command::new(self_exe())
-            .args(["--exact", "client_holder_helper", "--nocapture", "--test-threads=1"])
-            .env("LMKD_TEST_HELPER", "hold")
-            .env("HELPER_SOCKET", &d.socket)
-            .env("HELPER_PID", pid.to_string())
-            .env("HELPER_ADJ", adj.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let mut buf = [0u8; 64];
-        let mut got = String::new();
-        while !got.contains("HELD") {
-            let n = std::io::Read::read(&mut out, &mut buf).unwrap();
-            assert!(n > 0, "helper client exited early");
-            got.push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-        OtherClient(child)
-    }
-
-    fn pid(&self) -> i32 {
-        self.0.id() as i32
-    }
-}
-
-impl Drop for OtherClient {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Not a test of its own: the client process [`OtherClient`] starts.
-#[test]
-fn client_holder_helper() {
-    if std::env::var("LMKD_TEST_HELPER").as_deref() != Ok("hold") {
-        return;
-    }
-    let mut c = Client::connect(std::env::var("HELPER_SOCKET").unwrap()).unwrap();
-    let pid = std::env::var("HELPER_PID").unwrap().parse().unwrap();
-    let adj = std::env::var("HELPER_ADJ").unwrap().parse().unwrap();
-    c.register(pid, 10_099, adj, PROC_TYPE_APP).unwrap();
-    barrier(&mut c);
-    println!("HELD");
-    std::thread::sleep(Duration::from_secs(120));
 }
 
 #[test]
@@ -240,7 +187,7 @@ fn purge_removes_own_and_unowned_records_only() {
     assert!(out.status.success());
     // Registered by a client that is still connected.
     let theirs = Sleeper::new();
-    let other = OtherClient::register(&d, theirs.pid(), 902);
+    let other = OtherClient::register(&d, theirs.pid(), 10_099, 902);
     barrier(&mut mine);
     assert_eq!(mine.procs().unwrap().len(), 4);
     mine.purge().unwrap();

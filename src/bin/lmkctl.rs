@@ -3,6 +3,9 @@
 use std::process::ExitCode;
 
 use lmkd::client::{Client, DEFAULT_SOCKET};
+use lmkd::protocol::ext::{
+    KILL_FAILED, KILL_GONE, KILL_NOT_OWNER, KILL_NOT_REGISTERED, KILL_SENT, KILL_UID_MISMATCH,
+};
 use lmkd::protocol::{
     ProcPrio, RecordLayout, ServerMessage, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT,
     PROC_TYPE_APP, PROC_TYPE_SERVICE,
@@ -12,9 +15,10 @@ const USAGE: &str = "\
 usage: lmkctl [--socket PATH] COMMAND [ARGS]
 
 Commands:
-  register PID UID ADJ [--service] [--lmkd-only]
+  register PID UID ADJ [--service] [--lmkd-only] [--hold]
                           register a process or change its oom_score_adj (LMK_PROCPRIO);
-                          --service sends PROC_TYPE_SERVICE, --lmkd-only sets for_lmkd_only
+                          --service sends PROC_TYPE_SERVICE, --lmkd-only sets for_lmkd_only,
+                          --hold keeps the connection (and so the ownership) until killed
   batch PID:UID:ADJ...  [--wide]
                           register several processes with LMK_PROCS_PRIO (3 per packet;
                           --wide uses the Android 16 5-field records)
@@ -23,11 +27,18 @@ Commands:
   target MINFREE:ADJ...   send the minfree table, minfree in pages (LMK_TARGET)
   killcnt [MIN MAX]       kills with oom_score_adj in MIN..=MAX (default -1000 1000)
   procs                   the registered processes, next victim first (LMK_EXT_PROCS)
+  kill PID UID [REASON]   kill and reap a registered process (LMK_EXT_KILL): refused for
+                          processes another live client registered
+  history                 the kill history, oldest first (LMK_EXT_KILL_HISTORY)
   update-props            make the daemon re-read its properties (LMK_UPDATE_PROPS)
   boot-completed          LMK_BOOT_COMPLETED
   start-monitoring        LMK_START_MONITORING
   watch [--count N]       subscribe to kill events and print them as they arrive
   raw INT...              send one packet of big-endian int32 words; print a reply if any
+  app [--anon MIB] [--file PATH] [--grow MIB_PER_S] [--sched-idle] [--spin]
+                          a synthetic app for tests and demos (no daemon needed): holds MIB
+                          of private anonymous memory, reads PATH into the page cache, grows
+                          by MIB_PER_S, optionally at SCHED_IDLE and busy; prints \"ready PID\"
 
 Options:
   -s, --socket PATH       the daemon's socket (default: $LMKD_SOCKET or /dev/socket/lmkd)
@@ -49,6 +60,16 @@ fn main() -> ExitCode {
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{USAGE}");
         return if args.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    }
+    if args[0] == "app" {
+        return match app(&args[1..]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Error::Usage(m)) => usage_error(&m),
+            Err(Error::Io(e)) => {
+                eprintln!("lmkctl app: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let mut client = match Client::connect(&socket) {
         Ok(c) => c,
@@ -113,6 +134,14 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
             c.register_prio(p)?;
             barrier(c)?;
             println!("registered pid {} (uid {}) at oom_score_adj {}", p.pid, p.uid, p.adj);
+            if flags.contains(&"--hold") {
+                use std::io::Write;
+                println!("holding the connection");
+                let _ = std::io::stdout().flush();
+                loop {
+                    std::thread::sleep(std::time::Duration::from_secs(3600));
+                }
+            }
         }
         "batch" => {
             let mut records = Vec::new();
@@ -184,6 +213,72 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                 println!("{:>8} {:>7} {:>6} {:<8} {:>8}", e.pid, e.uid, e.adj, kind, owner);
             }
             println!("{} processes", procs.len());
+        }
+        "kill" => {
+            let (pid, uid, reason) = match pos[..] {
+                [pid, uid] => (int(pid)?, int(uid)?, 0),
+                [pid, uid, reason] => (int(pid)?, int(uid)?, int(reason)?),
+                _ => return Err(Error::Usage("kill needs PID UID [REASON]".into())),
+            };
+            let r = c.kill(pid, uid, reason)?;
+            let text = match r {
+                KILL_SENT => "killed",
+                KILL_NOT_REGISTERED => "refused: not registered",
+                KILL_NOT_OWNER => "refused: registered by another client",
+                KILL_UID_MISMATCH => "refused: uid does not match the registration",
+                KILL_GONE => "not killed: the process had already exited",
+                KILL_FAILED => "failed: the kernel refused the signal",
+                _ => "unknown result",
+            };
+            println!("pid {pid}: {text} ({r})");
+            if r != KILL_SENT {
+                return Err(Error::Io(std::io::Error::other("kill was not sent")));
+            }
+        }
+        "history" => {
+            let h = c.kill_history()?;
+            println!(
+                "{:>5} {:>10} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} REASON",
+                "SEQ",
+                "UPTIME(s)",
+                "PID",
+                "UID",
+                "NAME",
+                "ADJ",
+                "MIN",
+                "RSS(kB)",
+                "FREED(kB)",
+                "REAP(ms)",
+                "CPU",
+                "OUTCOME"
+            );
+            for r in &h {
+                let ms = |us: i64| {
+                    if us < 0 {
+                        "-".to_owned()
+                    } else {
+                        format!("{:.1}", us as f64 / 1000.0)
+                    }
+                };
+                let kb = |v: i64| if v < 0 { "-".to_owned() } else { v.to_string() };
+                println!(
+                    "{:>5} {:>10.3} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} {}",
+                    r.seq,
+                    r.uptime_ms as f64 / 1000.0,
+                    r.pid,
+                    r.uid,
+                    r.name.as_str(),
+                    r.adj,
+                    r.min_adj,
+                    r.rss_kb,
+                    kb(r.freed_kb),
+                    ms(r.reap_us),
+                    if r.cpu < 0 { "-".to_owned() } else { r.cpu.to_string() },
+                    r.outcome.map_or("pending", |o| o.as_str()),
+                    r.reason_text.as_str()
+                );
+            }
+            println!("{} kills", h.len());
         }
         "update-props" => {
             let r = c.update_props()?;
@@ -276,6 +371,76 @@ fn watch(c: &mut Client, flags: &[&str], pos: &[&str]) -> Result<(), Error> {
         }
         if count.is_some_and(|n| seen >= n) {
             return Ok(());
+        }
+    }
+}
+
+/// `lmkctl app`: a process that holds memory like an app would, until it is killed.
+fn app(args: &[String]) -> Result<(), Error> {
+    use std::io::{Read, Write};
+    let mut anon_mib = 0usize;
+    let mut file = None;
+    let mut grow = 0usize;
+    let mut idle = false;
+    let mut spin = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut num = |name: &str| -> Result<usize, Error> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::Usage(format!("{name} needs a number")))
+        };
+        match a.as_str() {
+            "--anon" => anon_mib = num("--anon")?,
+            "--grow" => grow = num("--grow")?,
+            "--file" => {
+                file = Some(
+                    it.next().ok_or_else(|| Error::Usage("--file needs a path".into()))?.clone(),
+                )
+            }
+            "--sched-idle" => idle = true,
+            "--spin" => spin = true,
+            other => return Err(Error::Usage(format!("unknown app option {other:?}"))),
+        }
+    }
+    if idle {
+        lmkd::sys::sched_setscheduler(0, lmkd::sys::SCHED_IDLE, 0)?;
+    }
+    const MIB: usize = 1 << 20;
+    const PAGE: usize = 4096;
+    // Private anonymous memory, every page written (so it is really there and not the zero page).
+    let touch = |v: &mut Vec<u8>| {
+        for (i, p) in v.iter_mut().step_by(PAGE).enumerate() {
+            *p = (i % 251) as u8 + 1;
+        }
+    };
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let mut block = vec![0u8; anon_mib * MIB];
+    touch(&mut block);
+    held.push(block);
+    if let Some(path) = &file {
+        let mut f = std::fs::File::open(path)?;
+        let mut buf = vec![0u8; MIB];
+        while f.read(&mut buf)? > 0 {}
+    }
+    println!("ready {}", std::process::id());
+    std::io::stdout().flush()?;
+    let start = std::time::Instant::now();
+    let mut grown = 0usize;
+    loop {
+        if grow > 0 {
+            let due = (start.elapsed().as_secs_f64() * grow as f64) as usize;
+            if due > grown {
+                let mut b = vec![0u8; (due - grown) * MIB];
+                touch(&mut b);
+                held.push(b);
+                grown = due;
+            }
+        }
+        if spin {
+            std::hint::spin_loop();
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(if grow > 0 { 10 } else { 1000 }));
         }
     }
 }

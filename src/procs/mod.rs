@@ -388,6 +388,60 @@ impl ProcTable {
     }
 }
 
+/// Why a victim could not be read before its kill (its record is dropped, as AOSP does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VictimError {
+    /// `/proc/<pid>/status` is gone, or the pidfd says the process exited.
+    Gone,
+    /// `Tgid` differs from the pid: the number now belongs to a thread of another process.
+    PidReused,
+    /// No `VmRSS` (a zombie) or no name (a kernel thread).
+    NotAProcess,
+}
+
+/// Reads what the kill report needs, before the kill: `status` (Tgid, VmRSS, VmSwap),
+/// `cmdline` (argv\[0\]) and `stat` (faults, start time). The pidfd is checked afterwards: if
+/// the process is still alive, the pid cannot have been reused while it was read, so the files
+/// were its own. Nothing is allocated.
+pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
+    let pid = rec.pid;
+    let dead = || rec.pidfd.as_ref().is_some_and(|fd| sys::pidfd_is_dead(fd).unwrap_or(true));
+    if dead() {
+        return Err(VictimError::Gone);
+    }
+    let st = procfs::read_status(pid).map_err(|_| VictimError::Gone)?;
+    if st.tgid.is_some_and(|t| t != pid) {
+        return Err(VictimError::PidReused);
+    }
+    let rss_kb = st.vm_rss_kb.ok_or(VictimError::NotAProcess)?;
+    let mut buf = [0u8; 256];
+    let name = procfs::read_cmdline_name(pid, &mut buf).map_err(|_| VictimError::Gone)?;
+    if name.is_empty() {
+        return Err(VictimError::NotAProcess);
+    }
+    let name = crate::protocol::StatName::new(name);
+    let mut sbuf = [0u8; 1024];
+    let faults =
+        procfs::read_proc_file(pid, "stat", &mut sbuf).ok().and_then(procfs::parse_stat).map(|s| {
+            let hz = rustix::param::clock_ticks_per_second().max(1);
+            let start_ns = s.starttime.saturating_mul(1_000_000_000) / hz;
+            let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            (i(s.minflt), i(s.majflt), i(start_ns))
+        });
+    if dead() {
+        return Err(VictimError::Gone);
+    }
+    Ok(crate::report::Victim {
+        pid,
+        uid: rec.uid,
+        adj: rec.adj(),
+        name,
+        rss_kb,
+        swap_kb: st.vm_swap_kb.unwrap_or(0),
+        faults,
+    })
+}
+
 /// Whether an error from a `/proc/<pid>` file means the process no longer exists.
 fn is_gone(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::ESRCH) | Some(libc::ENOENT))

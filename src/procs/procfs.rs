@@ -146,6 +146,33 @@ pub fn read_cmdline_name(pid: i32, buf: &mut [u8]) -> io::Result<&[u8]> {
     Ok(&raw[..end])
 }
 
+/// The fields of `/proc/<pid>/stat` the kill statistics use.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// Minor faults (field 10).
+    pub minflt: u64,
+    /// Major faults (field 12).
+    pub majflt: u64,
+    /// Start time after boot in clock ticks (field 22).
+    pub starttime: u64,
+}
+
+/// Parses `/proc/<pid>/stat`. The command name (field 2) may contain spaces and parentheses,
+/// so fields are counted from the last `)`.
+pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
+    let close = buf.iter().rposition(|&b| b == b')')?;
+    let mut fields = buf[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty());
+    // After the name: field 3 (state) is index 0, so field N is index N - 3.
+    let mut nth = |skip: usize| -> Option<u64> {
+        let f = fields.nth(skip)?;
+        std::str::from_utf8(f).ok()?.parse().ok()
+    };
+    let minflt = nth(7)?; // field 10
+    let majflt = nth(1)?; // field 12
+    let starttime = nth(9)?; // field 22
+    Some(Stat { minflt, majflt, starttime })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +213,18 @@ mod tests {
         }
         assert_eq!(parse_status(b"Tgid:\t12").tgid, Some(12));
         assert_eq!(parse_status(b"VmRSS:\t99999999999999999999999 kB").vm_rss_kb, None);
+    }
+
+    #[test]
+    fn stat_fields_survive_odd_names() {
+        let line = b"1234 (my) app (x)) S 1 1234 1234 0 -1 4194560 5001 0 7 0 10 20 0 0 20 0 3 0 98765 1000000 250 18446744073709551615\n";
+        assert_eq!(parse_stat(line), Some(Stat { minflt: 5001, majflt: 7, starttime: 98765 }));
+        assert_eq!(parse_stat(b"1 (init) S 1"), None);
+        assert_eq!(parse_stat(b""), None);
+        let me = i32::try_from(std::process::id()).unwrap();
+        let mut buf = [0u8; 1024];
+        let st = parse_stat(read_proc_file(me, "stat", &mut buf).unwrap()).unwrap();
+        assert!(st.starttime > 0);
     }
 
     #[test]

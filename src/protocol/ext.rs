@@ -12,6 +12,31 @@ use super::codec::{frame, DecodeError, EXT_BASE};
 /// table is one packet with total 0.
 pub const LMK_EXT_PROCS: i32 = EXT_BASE + 1;
 
+/// `LMK_EXT_KILL_HISTORY`: the kill history, oldest first. Request: `[code]`. Reply: one or
+/// more packets `[code, total, offset, count, count × record]` (see
+/// [`crate::report::history`] for the record layout).
+pub const LMK_EXT_KILL_HISTORY: i32 = EXT_BASE + 2;
+
+/// `LMK_EXT_KILL`: kill one process the client registered, through the daemon's pipeline
+/// (pidfd SIGKILL, then `process_mrelease` by a reaper). Request: `[code, pid, uid, reason]`,
+/// where `reason` is the client's own code (kept in the kill history). Reply:
+/// `[code, pid, result]` with `result` one of the `KILL_*` values.
+pub const LMK_EXT_KILL: i32 = EXT_BASE + 3;
+
+/// `LMK_EXT_KILL` result: SIGKILL was delivered.
+pub const KILL_SENT: i32 = 0;
+/// `LMK_EXT_KILL` result: no such registered process.
+pub const KILL_NOT_REGISTERED: i32 = -1;
+/// `LMK_EXT_KILL` result: the process was registered by another client (or by a client that
+/// left): only the registering client may ask for its kill.
+pub const KILL_NOT_OWNER: i32 = -2;
+/// `LMK_EXT_KILL` result: the uid does not match the registration.
+pub const KILL_UID_MISMATCH: i32 = -3;
+/// `LMK_EXT_KILL` result: the process had already exited (its record is dropped).
+pub const KILL_GONE: i32 = -4;
+/// `LMK_EXT_KILL` result: the kernel refused the signal.
+pub const KILL_FAILED: i32 = -5;
+
 /// Words per record in an `LMK_EXT_PROCS` reply.
 pub const PROCS_RECORD_WORDS: usize = 5;
 /// Records per `LMK_EXT_PROCS` reply packet.
@@ -22,6 +47,17 @@ pub const PROCS_PER_PACKET: usize = 256;
 pub enum ExtCommand {
     /// `LMK_EXT_PROCS`.
     Procs,
+    /// `LMK_EXT_KILL_HISTORY`.
+    KillHistory,
+    /// `LMK_EXT_KILL`.
+    Kill {
+        /// The process.
+        pid: i32,
+        /// Its uid, as registered.
+        uid: i32,
+        /// The client's reason code.
+        reason: i32,
+    },
 }
 
 impl ExtCommand {
@@ -29,18 +65,30 @@ impl ExtCommand {
     pub fn decode(buf: &[u8]) -> Result<ExtCommand, DecodeError> {
         let (cmd, nargs) = frame(buf)?;
         let len = buf.len();
-        match cmd {
-            LMK_EXT_PROCS if nargs == 0 => Ok(ExtCommand::Procs),
-            LMK_EXT_PROCS => Err(DecodeError::WrongLength { cmd, len }),
+        let word = |i: usize| {
+            i32::from_be_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]])
+        };
+        match (cmd, nargs) {
+            (LMK_EXT_PROCS, 0) => Ok(ExtCommand::Procs),
+            (LMK_EXT_KILL_HISTORY, 0) => Ok(ExtCommand::KillHistory),
+            (LMK_EXT_KILL, 3) => {
+                Ok(ExtCommand::Kill { pid: word(1), uid: word(2), reason: word(3) })
+            }
+            (LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL, _) => {
+                Err(DecodeError::WrongLength { cmd, len })
+            }
             _ => Err(DecodeError::UnknownCommand { cmd }),
         }
     }
 
     /// The request packet.
     pub fn encode(&self) -> Vec<u8> {
-        match self {
-            ExtCommand::Procs => LMK_EXT_PROCS.to_be_bytes().to_vec(),
-        }
+        let words: Vec<i32> = match *self {
+            ExtCommand::Procs => vec![LMK_EXT_PROCS],
+            ExtCommand::KillHistory => vec![LMK_EXT_KILL_HISTORY],
+            ExtCommand::Kill { pid, uid, reason } => vec![LMK_EXT_KILL, pid, uid, reason],
+        };
+        words.iter().flat_map(|w| w.to_be_bytes()).collect()
     }
 }
 
@@ -130,7 +178,24 @@ mod tests {
 
     #[test]
     fn requests_decode() {
-        assert_eq!(ExtCommand::decode(&ExtCommand::Procs.encode()), Ok(ExtCommand::Procs));
+        for c in [
+            ExtCommand::Procs,
+            ExtCommand::KillHistory,
+            ExtCommand::Kill { pid: 5, uid: 10_001, reason: -3 },
+        ] {
+            assert_eq!(ExtCommand::decode(&c.encode()), Ok(c));
+        }
+        assert_eq!(
+            ExtCommand::Kill { pid: 5, uid: 6, reason: 7 }.encode(),
+            [0, 0, 0x10, 0x03, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0, 7]
+        );
+        assert!(matches!(
+            ExtCommand::decode(&ExtCommand::Procs.encode()[..]),
+            Ok(ExtCommand::Procs)
+        ));
+        let mut short_kill = ExtCommand::Kill { pid: 1, uid: 2, reason: 3 }.encode();
+        short_kill.truncate(12);
+        assert!(matches!(ExtCommand::decode(&short_kill), Err(DecodeError::WrongLength { .. })));
         let mut long = ExtCommand::Procs.encode();
         long.extend_from_slice(&[0; 4]);
         assert!(matches!(ExtCommand::decode(&long), Err(DecodeError::WrongLength { .. })));

@@ -35,6 +35,8 @@ const CONN_FLAGS: EventFlags = EventFlags::IN.union(EventFlags::RDHUP);
 #[derive(Debug)]
 pub struct Conn {
     fd: OwnedFd,
+    /// A number unique to this connection for the daemon's lifetime (slots are reused).
+    pub id: u64,
     /// The sender pid of the latest message (0 until the first one).
     pub pid: i32,
     /// The sender uid of the latest message.
@@ -96,12 +98,14 @@ pub enum ReplyOutcome {
 pub struct Server {
     listener: OwnedFd,
     conns: [Option<Conn>; MAX_DATA_CONN],
+    accepted: u64,
 }
 
 impl Server {
     /// Creates, binds and listens on a socket at `path` (host mode): `SOCK_SEQPACKET`,
-    /// `SO_PASSCRED`, mode 0660, as init creates `/dev/socket/lmkd`. A stale socket file from
-    /// an earlier run is replaced.
+    /// `SO_PASSCRED`, mode 0660, as init creates `/dev/socket/lmkd`. The socket is bound under
+    /// a temporary name and renamed into place once it listens, so a client never finds a path
+    /// that refuses connections; a stale socket file from an earlier run is replaced.
     pub fn bind(path: &Path) -> io::Result<Server> {
         let fd = net::socket_with(
             AddressFamily::UNIX,
@@ -110,14 +114,22 @@ impl Server {
             None,
         )?;
         net::sockopt::set_socket_passcred(&fd, true)?;
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = std::path::PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
+        net::bind(&fd, &SocketAddrUnix::new(&tmp)?)?;
+        let server = Server::listen(fd)
+            .and_then(|s| {
+                rustix::fs::chmod(&tmp, rustix::fs::Mode::from_raw_mode(0o660))
+                    .map(|()| s)
+                    .map_err(Into::into)
+            })
+            .and_then(|s| std::fs::rename(&tmp, path).map(|()| s));
+        if server.is_err() {
+            let _ = std::fs::remove_file(&tmp);
         }
-        net::bind(&fd, &SocketAddrUnix::new(path)?)?;
-        rustix::fs::chmod(path, rustix::fs::Mode::from_raw_mode(0o660))?;
-        Server::listen(fd)
+        server
     }
 
     /// Takes a socket created by someone else (init, or a test playing init): checks that it
@@ -138,7 +150,7 @@ impl Server {
 
     fn listen(fd: OwnedFd) -> io::Result<Server> {
         net::listen(&fd, MAX_DATA_CONN as i32)?;
-        Ok(Server { listener: fd, conns: [None, None, None] })
+        Ok(Server { listener: fd, conns: [None, None, None], accepted: 0 })
     }
 
     /// The listening socket.
@@ -189,8 +201,10 @@ impl Server {
             }
         };
         poller.add(&fd, Token::Conn(slot), CONN_FLAGS)?;
+        self.accepted += 1;
         self.conns[slot] = Some(Conn {
             fd,
+            id: self.accepted,
             pid,
             uid,
             subscriptions: 0,

@@ -10,13 +10,22 @@
 #![allow(unsafe_code)]
 
 mod alloc_count;
+mod mrelease;
 mod pidfd;
 mod resource;
+mod sched;
 mod socket;
 
 pub use alloc_count::{count_allocations, CountingAlloc};
+pub use mrelease::{
+    probe as probe_mrelease, process_mrelease, MreleaseSupport, PROCESS_MRELEASE_REAP_KILL,
+};
 pub use pidfd::{pidfd_is_dead, pidfd_open, pidfd_send_signal};
 pub use resource::{raise_nofile_limit, NofileLimit};
+pub use sched::{
+    getpriority, sched_getscheduler, sched_setscheduler, setpriority, SCHED_BATCH, SCHED_FIFO,
+    SCHED_IDLE, SCHED_OTHER,
+};
 pub use socket::{control_socket_from_env, recvmsg_creds, Creds, Received};
 
 /// Converts a raw `syscall(2)` return value into an `io::Result`.

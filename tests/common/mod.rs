@@ -271,3 +271,148 @@ impl Drop for Memcg {
         }
     }
 }
+
+/// A synthetic app (`lmkctl app ...`): started, waited for until it holds its memory, killed and
+/// reaped on drop.
+pub struct App {
+    pub child: Child,
+}
+
+impl App {
+    /// Starts `lmkctl app <args>` and waits for its `ready` line; `setup` runs on the child's
+    /// pid before it allocates (e.g. to move it into a cgroup), which is why the app is started
+    /// through `sh`: the shell's pid is moved first, then it execs the app.
+    pub fn start(args: &[&str], cgroups: &[&Path]) -> App {
+        let mut script = String::new();
+        for cg in cgroups {
+            script.push_str(&format!("echo $$ > {}/cgroup.procs && ", cg.display()));
+        }
+        script.push_str(&format!("exec {} app {}", lmkctl_bin(), args.join(" ")));
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start lmkctl app");
+        let mut out = child.stdout.take().unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 64];
+        while !got.contains('\n') {
+            let n = out.read(&mut buf).unwrap();
+            assert!(n > 0, "the app exited before it was ready");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        assert!(got.starts_with("ready "), "{got}");
+        App { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Whether `/proc/<pid>` still exists (alive, frozen or a zombie).
+    pub fn exists(&self) -> bool {
+        Path::new(&format!("/proc/{}", self.pid())).exists()
+    }
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The cgroup v1 freezer controller's mount on these hosts.
+pub const FREEZER_V1_ROOT: &str = "/sys/fs/cgroup/freezer";
+
+/// A cgroup v1 freezer group, thawed and removed on drop.
+pub struct Freezer {
+    pub path: PathBuf,
+}
+
+impl Freezer {
+    pub fn create(tag: &str) -> std::io::Result<Freezer> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = Path::new(FREEZER_V1_ROOT).join(format!(
+            "lmkd-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir(&path)?;
+        Ok(Freezer { path })
+    }
+
+    pub fn freeze(&self) {
+        fs::write(self.path.join("freezer.state"), "FROZEN").unwrap();
+        assert!(
+            wait_until(Duration::from_secs(10), || self.state() == "FROZEN"),
+            "the freezer did not reach FROZEN"
+        );
+    }
+
+    pub fn thaw(&self) {
+        let _ = fs::write(self.path.join("freezer.state"), "THAWED");
+    }
+
+    pub fn state(&self) -> String {
+        fs::read_to_string(self.path.join("freezer.state")).unwrap_or_default().trim().to_owned()
+    }
+}
+
+impl Drop for Freezer {
+    fn drop(&mut self) {
+        self.thaw();
+        for pid in fs::read_to_string(self.path.join("cgroup.procs")).unwrap_or_default().lines() {
+            let _ = fs::write(Path::new(FREEZER_V1_ROOT).join("cgroup.procs"), pid);
+        }
+        let end = Instant::now() + Duration::from_secs(10);
+        while fs::remove_dir(&self.path).is_err() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Whether this host offers what the kill tests need: root, cgroup v1 memory and freezer.
+pub fn kill_test_host() -> bool {
+    is_root()
+        && Path::new(MEMCG_V1_ROOT).join("memory.usage_in_bytes").exists()
+        && Path::new(FREEZER_V1_ROOT).join("cgroup.procs").exists()
+}
+
+/// Another client process (`lmkctl register ... --hold`) that registers `pid` at `adj` and
+/// stays connected, owning the record, until dropped.
+pub struct OtherClient(pub Child);
+
+impl OtherClient {
+    pub fn register(d: &Daemon, pid: i32, uid: i32, adj: i32) -> OtherClient {
+        let mut child = Command::new(lmkctl_bin())
+            .args(["--socket", d.socket.to_str().unwrap(), "register"])
+            .args([pid.to_string(), uid.to_string(), adj.to_string()])
+            .arg("--hold")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = child.stdout.take().unwrap();
+        let mut got = String::new();
+        let mut buf = [0u8; 128];
+        while !got.contains("holding") {
+            let n = out.read(&mut buf).unwrap();
+            assert!(n > 0, "lmkctl register --hold exited early");
+            got.push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+        OtherClient(child)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for OtherClient {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

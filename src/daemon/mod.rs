@@ -1,7 +1,12 @@
 //! The daemon: owns all state and runs the event loop. [`Daemon::dispatch`] is the one place
 //! where an event meets the subsystems.
 
+mod kill;
+
+pub use kill::{KillError, KillSent, MAX_IN_FLIGHT};
+
 use std::io;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
@@ -11,12 +16,17 @@ use crate::config::{parse_bool, Config, PropertySource};
 use crate::event::{Poller, Ready, Token, MAX_EVENTS};
 use crate::logging;
 use crate::procs::{PrioOutcome, ProcTable, UpdateMode, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
-use crate::protocol::ext::{encode_procs_reply, ExtCommand, ProcEntry};
+use crate::protocol::ext::{
+    encode_procs_reply, ExtCommand, ProcEntry, KILL_FAILED, KILL_GONE, KILL_NOT_OWNER,
+    KILL_NOT_REGISTERED, KILL_SENT, KILL_UID_MISMATCH, LMK_EXT_KILL,
+};
 use crate::protocol::{
     encode_reply, Command, DecodeError, Incoming, ProcPrio, ReplyOutcome, Server, TargetTable,
     EXT_BASE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
     LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
 };
+use crate::reaper::{placement, FreeMemory, MeminfoFree, Reaper, ReaperConfig, WorkerReport};
+use crate::report::{history, KillContext, KillHistory, ReasonText};
 use crate::sys::Creds;
 
 /// `TARGET_UPDATE_MIN_INTERVAL_MS`: AOSP ignores `LMK_TARGET`s closer together than this.
@@ -48,6 +58,15 @@ pub struct Daemon {
     last_target_update: Option<Instant>,
     boot_completed_handled: bool,
     monitors_started: bool,
+    reaper: Reaper,
+    history: KillHistory,
+    kills: kill::InFlightKills,
+    kill_seq: u64,
+    reap_reports: Vec<WorkerReport>,
+    /// `LMK_EXT_KILL` replies waiting for a worker to confirm the signal:
+    /// (seq, slot, connection id, pid).
+    kill_replies: Vec<(u64, usize, u64, i32)>,
+    started: Instant,
 }
 
 impl Daemon {
@@ -63,6 +82,19 @@ impl Daemon {
         let budget = usize::try_from(limit.soft.saturating_sub(256) / 2).unwrap_or(usize::MAX);
         let mut procs = ProcTable::new(opts.update_mode, budget);
         procs.set_per_app_memcg(config.per_app_memcg);
+        let reaper = Reaper::start(
+            ReaperConfig {
+                threads: usize::try_from(config.reaper_threads).unwrap_or(0),
+                placement: placement::choose(
+                    config.reaper_cpus.as_deref(),
+                    placement::SYSFS_CPU_ROOT.as_ref(),
+                ),
+                nice: i32::try_from(config.reaper_nice).unwrap_or(-20),
+            },
+            Arc::new(MeminfoFree) as Arc<dyn FreeMemory>,
+        )?;
+        poller.add(reaper.done_fd(), Token::ReaperDone, EventFlags::IN)?;
+        let history = KillHistory::new(usize::try_from(config.kill_history_size).unwrap_or(0));
         let mut d = Daemon {
             poller,
             server: opts.server,
@@ -73,6 +105,13 @@ impl Daemon {
             last_target_update: None,
             boot_completed_handled: false,
             monitors_started: false,
+            reaper,
+            history,
+            kills: kill::InFlightKills::default(),
+            kill_seq: 0,
+            reap_reports: Vec::with_capacity(64),
+            kill_replies: Vec::with_capacity(kill::MAX_IN_FLIGHT),
+            started: Instant::now(),
         };
         if !d.config.delay_monitors_until_boot || d.boot_completed() {
             d.start_monitors();
@@ -97,11 +136,30 @@ impl Daemon {
     /// returns how many there were. [`Daemon::run`] is this in a loop.
     pub fn run_once(&mut self, timeout: Option<Duration>) -> io::Result<usize> {
         let mut ready = [Ready::default(); MAX_EVENTS];
+        let timeout = match (timeout, self.next_deadline()) {
+            (Some(t), Some(d)) => Some(t.min(d)),
+            (t, d) => t.or(d),
+        };
         let n = self.poller.wait(&mut ready, timeout)?;
         for r in &ready[..n] {
             self.dispatch(*r);
         }
+        self.on_timers(Instant::now());
         Ok(n)
+    }
+
+    /// How long the loop may sleep before a timer is due (`None`: until an event).
+    fn next_deadline(&self) -> Option<Duration> {
+        let k = self.kills.pressure_kill()?;
+        let timeout = u64::try_from(self.config.kill_timeout_ms).ok().filter(|&t| t > 0)?;
+        Some(
+            (k.killed_at + Duration::from_millis(timeout))
+                .saturating_duration_since(Instant::now()),
+        )
+    }
+
+    fn on_timers(&mut self, now: Instant) {
+        self.expire_kill_wait(now);
     }
 
     /// Handles one ready event source.
@@ -110,6 +168,8 @@ impl Daemon {
             Token::Listener => self.on_accept(),
             Token::Conn(slot) => self.on_conn(slot, r.flags),
             Token::ProcExit(id) => self.procs.on_exit(id, &mut self.poller),
+            Token::ReaperDone => self.on_reaper_done(),
+            Token::KillDone { slot, generation } => self.on_kill_done(slot, generation),
             Token::Unknown(bits) => warn!("spurious event with token {bits:#x}; ignored"),
         }
     }
@@ -182,7 +242,7 @@ impl Daemon {
             Ok(cmd) => cmd,
             Err(DecodeError::UnknownCommand { cmd }) if cmd >= EXT_BASE => {
                 match ExtCommand::decode(packet) {
-                    Ok(ext) => self.on_ext(slot, ext),
+                    Ok(ext) => self.on_ext(slot, creds, ext),
                     Err(e) => error!("{e}"),
                 }
                 return;
@@ -228,7 +288,7 @@ impl Daemon {
     }
 
     /// One of this project's extension commands.
-    fn on_ext(&mut self, slot: usize, cmd: ExtCommand) {
+    fn on_ext(&mut self, slot: usize, creds: Creds, cmd: ExtCommand) {
         match cmd {
             ExtCommand::Procs => {
                 let reg = self.procs.registry();
@@ -246,7 +306,97 @@ impl Daemon {
                     self.reply(slot, &packet);
                 }
             }
+            ExtCommand::KillHistory => {
+                for packet in history::encode_history(&self.history) {
+                    self.reply(slot, &packet);
+                }
+            }
+            ExtCommand::Kill { pid, uid, reason } => {
+                match self.on_ext_kill(creds, pid, uid, reason) {
+                    Ok(KillSent { seq, confirmed: false }) => {
+                        // A worker sends the signal; answer when it says it did.
+                        if self.kill_replies.len() == self.kill_replies.capacity() {
+                            self.kill_replies.remove(0);
+                        }
+                        let conn = self.server.conn(slot).map_or(0, |c| c.id);
+                        self.kill_replies.push((seq, slot, conn, pid));
+                    }
+                    Ok(KillSent { confirmed: true, .. }) => self.reply_kill(slot, pid, KILL_SENT),
+                    Err(code) => self.reply_kill(slot, pid, code),
+                }
+            }
         }
+    }
+
+    fn reply_kill(&mut self, slot: usize, pid: i32, result: i32) {
+        let mut reply = [0u8; 12];
+        for (i, w) in [LMK_EXT_KILL, pid, result].iter().enumerate() {
+            reply[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        self.reply(slot, &reply);
+    }
+
+    /// A worker reported the signal of kill `seq`: answer its requester, if any.
+    fn answer_kill_request(&mut self, seq: u64, result: Result<(), i32>) {
+        let Some(i) = self.kill_replies.iter().position(|&(s, ..)| s == seq) else { return };
+        let (_, slot, conn, pid) = self.kill_replies.swap_remove(i);
+        if self.server.conn(slot).map(|c| c.id) != Some(conn) {
+            return; // The requester left; the slot may belong to someone else now.
+        }
+        let code = match result {
+            Ok(()) => KILL_SENT,
+            Err(libc::ESRCH) => KILL_GONE,
+            Err(_) => KILL_FAILED,
+        };
+        self.reply_kill(slot, pid, code);
+    }
+
+    /// `LMK_EXT_KILL`: only the client that registered a process may ask for its kill. A record
+    /// whose client left is claimed, as `LMK_PROCPRIO` claims it (any client could claim it that
+    /// way first, so this gives no client more power). A refusal changes nothing.
+    fn on_ext_kill(
+        &mut self,
+        creds: Creds,
+        pid: i32,
+        uid: i32,
+        reason: i32,
+    ) -> Result<KillSent, i32> {
+        let Some(id) = self.procs.registry().lookup(pid) else {
+            warn!("client {} asked to kill pid {pid}, which is not registered; refused", creds.pid);
+            return Err(KILL_NOT_REGISTERED);
+        };
+        let rec = self.procs.registry().get(id).expect("looked up");
+        if rec.owner != 0 && rec.owner != creds.pid {
+            warn!(
+                "client {} asked to kill pid {pid}, registered by client {}; refused",
+                creds.pid, rec.owner
+            );
+            return Err(KILL_NOT_OWNER);
+        }
+        if rec.uid != uid {
+            warn!(
+                "client {} asked to kill pid {pid} as uid {uid}, registered as uid {}; refused",
+                creds.pid, rec.uid
+            );
+            return Err(KILL_UID_MISMATCH);
+        }
+        let adj = rec.adj();
+        self.procs.registry_mut().claim(id, creds.pid);
+        let ctx = KillContext {
+            min_adj: adj,
+            reason_text: ReasonText::format(format_args!(
+                "requested by client {} (reason {reason})",
+                creds.pid
+            )),
+            free_mem_kb: self.reaper.free_kb().unwrap_or(0),
+            requested_by: creds.pid,
+            client_reason: reason,
+            ..KillContext::default()
+        };
+        self.kill_record(id, &ctx, false).map_err(|e| match e {
+            KillError::Gone => KILL_GONE,
+            KillError::Failed(_) => KILL_FAILED,
+        })
     }
 
     fn on_proc_prio(&mut self, p: &ProcPrio, creds: Creds) {

@@ -1,0 +1,299 @@
+//! The kill pipeline, as the daemon runs it: read the victim, SIGKILL through its pidfd, hand
+//! it to the reaper, report, and wait for its death.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use log::{error, info, warn};
+use rustix::event::epoll::EventFlags;
+
+use super::Daemon;
+use crate::event::Token;
+use crate::procs::{self, RecordId, VictimError};
+use crate::protocol::{LMKD_REPLY_MAX_SIZE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT};
+use crate::reaper::{ReapJob, ReapOutcome, ReapResult, WorkerReport};
+use crate::report::{self, KillContext, KillRecord};
+use crate::sys;
+
+/// Kills tracked until their victims die (the pidfd waits).
+pub const MAX_IN_FLIGHT: usize = 16;
+
+/// A kill whose victim has not died yet.
+#[derive(Debug)]
+pub(crate) struct InFlight {
+    pub seq: u64,
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub killed_at: Instant,
+    /// The daemon decided this kill itself (pressure); the decision loop waits for it.
+    pub pressure: bool,
+}
+
+/// The in-flight kills, each with a generation so that a stale epoll token is ignored.
+#[derive(Debug, Default)]
+pub(crate) struct InFlightKills {
+    slots: [Option<InFlight>; MAX_IN_FLIGHT],
+    generations: [u32; MAX_IN_FLIGHT],
+}
+
+impl InFlightKills {
+    /// The kill in `slot`, if the token is current.
+    pub fn get(&self, slot: u8, generation: u32) -> Option<&InFlight> {
+        let i = usize::from(slot);
+        if self.generations.get(i) != Some(&generation) {
+            return None;
+        }
+        self.slots[i].as_ref()
+    }
+
+    /// Whether the latest pressure kill is still waiting for its victim's death.
+    pub fn pressure_kill(&self) -> Option<&InFlight> {
+        self.slots.iter().flatten().filter(|k| k.pressure).max_by_key(|k| k.seq)
+    }
+}
+
+/// A kill handed to the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KillSent {
+    /// Its sequence number.
+    pub seq: u64,
+    /// SIGKILL was already delivered (by the main thread); otherwise a worker reports it.
+    pub confirmed: bool,
+}
+
+/// Why a kill did not happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KillError {
+    /// The process had exited (or was not what the record said); its record is dropped.
+    Gone,
+    /// The kernel refused the signal (errno).
+    Failed(i32),
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+}
+
+impl Daemon {
+    /// Kills the process of record `id` through the pipeline and reports it (as AOSP, the
+    /// report goes out when the kill is handed over; a worker that then fails to signal logs it
+    /// and marks the history record).
+    pub(crate) fn kill_record(
+        &mut self,
+        id: RecordId,
+        ctx: &KillContext,
+        pressure: bool,
+    ) -> Result<KillSent, KillError> {
+        let Some(rec) = self.procs.registry().get(id) else { return Err(KillError::Gone) };
+        let victim = match procs::read_victim(rec) {
+            Ok(v) => v,
+            Err(e) => {
+                let pid = rec.pid;
+                match e {
+                    VictimError::PidReused => {
+                        warn!("Possible pid reuse detected (pid {pid}); record dropped")
+                    }
+                    VictimError::NotAProcess => {
+                        warn!("pid {pid} is a zombie or a kernel thread; record dropped")
+                    }
+                    VictimError::Gone => {
+                        log::debug!("pid {pid} exited before its kill; record dropped")
+                    }
+                }
+                self.procs.remove(id, &mut self.poller);
+                return Err(KillError::Gone);
+            }
+        };
+        let free_before = self.reaper.free_kb();
+        let rec = self.procs.remove(id, &mut self.poller).expect("looked up above");
+        let Some(pidfd) = rec.pidfd else { return Err(KillError::Gone) };
+        let killed_at = Instant::now();
+        let seq = self.kill_seq + 1;
+        // An idle worker sends SIGKILL and reaps at once; otherwise the signal goes out from
+        // here and the reap waits in the pool's queue.
+        let dup = rustix::io::fcntl_dupfd_cloexec(&pidfd, 0).ok();
+        let mut confirmed = false;
+        let mut reap = false;
+        if let Some(dup) = dup {
+            match self.reaper.submit_kill(ReapJob {
+                seq,
+                pid: victim.pid,
+                pidfd: dup,
+                signalled_at: None,
+            }) {
+                Ok(()) => reap = true,
+                Err(job) => {
+                    self.signal(&pidfd, victim.pid)?;
+                    confirmed = true;
+                    reap = self
+                        .reaper
+                        .submit_reap(ReapJob { signalled_at: Some(killed_at), ..job })
+                        .is_ok();
+                }
+            }
+        } else {
+            self.signal(&pidfd, victim.pid)?;
+            confirmed = true;
+        }
+        self.kill_seq = seq;
+        self.procs.registry_mut().count_kill(victim.adj);
+        report::log_kill(&victim, ctx);
+        let uptime_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let mut record = KillRecord::new(seq, wall_ms(), uptime_ms, &victim, ctx, free_before);
+        if !reap {
+            record.outcome = Some(ReapOutcome::NotReaped);
+        }
+        self.history.push(record);
+        let now = Instant::now();
+        self.server.broadcast(LMK_ASYNC_EVENT_KILL, &report::prockill(&victim), now);
+        if self.config.log_stats {
+            let mut buf = [0u8; LMKD_REPLY_MAX_SIZE];
+            let n = report::kill_stat(&victim, ctx, &mut buf);
+            self.server.broadcast(LMK_ASYNC_EVENT_STAT, &buf[..n], now);
+        }
+        self.track(InFlight { seq, pid: victim.pid, pidfd, killed_at, pressure });
+        Ok(KillSent { seq, confirmed })
+    }
+
+    /// SIGKILL from the main thread, through the pidfd.
+    fn signal(&self, pidfd: &OwnedFd, pid: i32) -> Result<(), KillError> {
+        sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL).map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(0);
+            error!("kill({pid}): errno={errno}");
+            if errno == libc::ESRCH {
+                KillError::Gone
+            } else {
+                KillError::Failed(errno)
+            }
+        })
+    }
+
+    /// Watches a killed process's pidfd until it dies.
+    fn track(&mut self, k: InFlight) {
+        let kills = &mut self.kills;
+        let slot = match kills.slots.iter().position(Option::is_none) {
+            Some(s) => s,
+            None => {
+                // Full: stop waiting for the oldest.
+                let oldest = (0..MAX_IN_FLIGHT)
+                    .min_by_key(|&i| kills.slots[i].as_ref().map_or(0, |k| k.seq))
+                    .unwrap_or(0);
+                if let Some(old) = kills.slots[oldest].take() {
+                    let _ = self.poller.delete(&old.pidfd);
+                }
+                oldest
+            }
+        };
+        kills.generations[slot] = kills.generations[slot].wrapping_add(1);
+        let token = Token::KillDone { slot: slot as u8, generation: kills.generations[slot] };
+        if let Err(e) = self.poller.add(&k.pidfd, token, EventFlags::IN) {
+            warn!("cannot wait for the death of pid {}: {e}", k.pid);
+            return;
+        }
+        kills.slots[slot] = Some(k);
+    }
+
+    /// A killed process died.
+    pub(crate) fn on_kill_done(&mut self, slot: u8, generation: u32) {
+        if self.kills.get(slot, generation).is_none() {
+            return;
+        }
+        let Some(k) = self.kills.slots[usize::from(slot)].take() else { return };
+        let _ = self.poller.delete(&k.pidfd);
+        let elapsed = k.killed_at.elapsed();
+        if self.config.debug {
+            info!("Process got killed in {}ms", elapsed.as_millis());
+        }
+        let free_now = if self.reaper.enabled() { None } else { self.reaper.free_kb() };
+        if let Some(r) = self.history.get_mut(k.seq) {
+            r.death_us = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);
+            if r.outcome == Some(ReapOutcome::NotReaped) {
+                r.set_free_after(free_now);
+            }
+        }
+    }
+
+    /// Stops waiting for the latest pressure kill after `kill_timeout_ms` (AOSP §5.4).
+    pub(crate) fn expire_kill_wait(&mut self, now: Instant) -> bool {
+        let Some(k) = self.kills.pressure_kill() else { return false };
+        let timeout =
+            Duration::from_millis(u64::try_from(self.config.kill_timeout_ms).unwrap_or(0));
+        if timeout.is_zero() || now.saturating_duration_since(k.killed_at) < timeout {
+            return false;
+        }
+        if self.config.debug {
+            info!(
+                "Stop waiting for process kill after {}ms",
+                now.saturating_duration_since(k.killed_at).as_millis()
+            );
+        }
+        // Keep watching for the death (for the report), but no longer as the decision's wait.
+        let seq = k.seq;
+        for s in self.kills.slots.iter_mut().flatten() {
+            if s.seq == seq {
+                s.pressure = false;
+            }
+        }
+        true
+    }
+
+    /// The reaper pool has reports.
+    pub(crate) fn on_reaper_done(&mut self) {
+        let mut reports = std::mem::take(&mut self.reap_reports);
+        self.reaper.take_reports(&mut reports);
+        for r in reports.drain(..) {
+            match r {
+                WorkerReport::Signalled { seq, pid, result } => self.on_signalled(seq, pid, result),
+                WorkerReport::Reaped(r) => self.on_reaped(&r),
+            }
+        }
+        self.reap_reports = reports;
+    }
+
+    fn on_signalled(&mut self, seq: u64, pid: i32, result: Result<(), i32>) {
+        if let Err(errno) = result {
+            error!("kill({pid}): errno={errno}");
+            if let Some(rec) = self.history.get_mut(seq) {
+                rec.outcome = Some(ReapOutcome::KillFailed(errno));
+            }
+            // Nothing to wait for.
+            if let Some(i) =
+                self.kills.slots.iter().position(|k| k.as_ref().is_some_and(|k| k.seq == seq))
+            {
+                if let Some(k) = self.kills.slots[i].take() {
+                    let _ = self.poller.delete(&k.pidfd);
+                }
+            }
+        }
+        self.answer_kill_request(seq, result);
+    }
+
+    fn on_reaped(&mut self, r: &ReapResult) {
+        let ms = r.kill_to_reaped.as_millis();
+        match r.outcome {
+            ReapOutcome::Reaped => {
+                if self.config.debug {
+                    info!("Process {} was reaped in {ms}ms", r.pid);
+                }
+            }
+            ReapOutcome::AlreadyExited | ReapOutcome::NotDying => {
+                if self.config.debug {
+                    let errno = r.outcome.code().1;
+                    info!("process_mrelease {} failed: {}", r.pid, report::strerror(errno));
+                }
+            }
+            ReapOutcome::Failed(errno) => {
+                error!("process_mrelease {} failed: {}", r.pid, report::strerror(errno));
+            }
+            ReapOutcome::KillFailed(_) | ReapOutcome::NotReaped => return,
+        }
+        if let Some(rec) = self.history.get_mut(r.seq) {
+            rec.outcome = Some(r.outcome);
+            rec.reap_us = i64::try_from(r.kill_to_reaped.as_micros()).unwrap_or(i64::MAX);
+            rec.cpu = r.cpu;
+            rec.set_free_after(r.free_after_kb);
+        }
+    }
+}

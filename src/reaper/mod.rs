@@ -1,0 +1,515 @@
+//! The reaper: a pool of worker threads that bring a killed process's memory back at once.
+//!
+//! A worker does AOSP's steps for each victim (reference §6), in the order that gives memory
+//! back soonest: SIGKILL through the victim's pidfd, then at once `process_mrelease`, which
+//! unmaps the victim's private anonymous memory in the worker's own context — on the CPUs and
+//! at the priority chosen here, whatever state the victim is in (frozen, starved, in
+//! uninterruptible sleep) — and then the boost that lets what is left of the dying process exit
+//! quickly (every thread to `SCHED_OTHER` at nice 0). Sending the signal from the worker, right
+//! before the reap, keeps the window in which a running victim leaves its address space on its
+//! own (and `process_mrelease` finds nothing to do, `ESRCH`) as short as it can be; AOSP boosts
+//! before reaping, which widens it. `ESRCH` and `EINVAL` are normal races and only counted;
+//! `EAGAIN` is retried a bounded number of times.
+//!
+//! The worker reports twice through a queue and an eventfd the event loop watches: once the
+//! signal is sent (so a requester learns whether the kill happened) and once reaping is done.
+//! The loop never waits for a worker. When no worker is idle, the main thread sends SIGKILL
+//! itself and queues a reap-only job (bounded, newest first as AOSP's pool): the kill is never
+//! delayed, and the memory is still reaped as soon as a worker is free.
+//!
+//! Workers are named `lmkd_reaper<N>`, run `SCHED_OTHER` at `ro.lmk.reaper_nice`, and are
+//! pinned to [`placement::Placement`]'s CPUs. A kill-and-reap flag of `process_mrelease`, if the
+//! kernel ever offers one, is probed at start-up and then used instead of the separate signal.
+
+pub mod placement;
+
+use std::collections::VecDeque;
+use std::fs;
+use std::io;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
+
+use crate::sys;
+use placement::Placement;
+
+/// How long a worker waits for a victim that won the race to its own exit (`ESRCH`) to
+/// finish it, so that its report still means "the memory is back".
+const EXIT_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 500_000_000 };
+
+/// How many times `process_mrelease` is retried after `EAGAIN` or `EINTR`.
+pub const MRELEASE_RETRIES: u32 = 3;
+/// Jobs that may wait per worker when every worker is busy.
+pub const QUEUE_PER_WORKER: usize = 4;
+
+/// A source of "how much memory is free now", read before a kill and after the reap to tell how
+/// much the kill actually gave back.
+pub trait FreeMemory: Send + Sync {
+    /// Free memory in kB, if it can be read.
+    fn free_kb(&self) -> Option<i64>;
+}
+
+/// `MemFree` of `/proc/meminfo` (the system memory domain).
+#[derive(Debug, Default)]
+pub struct MeminfoFree;
+
+impl FreeMemory for MeminfoFree {
+    fn free_kb(&self) -> Option<i64> {
+        let mut buf = [0u8; 512];
+        let mut f = fs::File::open("/proc/meminfo").ok()?;
+        let n = io::Read::read(&mut f, &mut buf).ok()?;
+        let text = &buf[..n];
+        let line = text.split(|&b| b == b'\n').find(|l| l.starts_with(b"MemFree:"))?;
+        std::str::from_utf8(&line[8..]).ok()?.split_whitespace().next()?.parse().ok()
+    }
+}
+
+/// What reaping a victim came to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReapOutcome {
+    /// `process_mrelease` succeeded: the memory is back.
+    Reaped,
+    /// `ESRCH`: the victim had already left its address space (a normal race).
+    AlreadyExited,
+    /// `EINVAL`: not dying yet, or its mm is shared with a live process (a normal race).
+    NotDying,
+    /// Another error, or `EAGAIN` after every retry.
+    Failed(i32),
+    /// SIGKILL through the pidfd failed (the worker sent it: kill-and-reap flag).
+    KillFailed(i32),
+    /// Not reaped: no reaper (kernel without `process_mrelease`, or 0 threads) or queue full.
+    NotReaped,
+}
+
+impl ReapOutcome {
+    /// A short name for logs and reports.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ReapOutcome::Reaped => "reaped",
+            ReapOutcome::AlreadyExited => "exited-first",
+            ReapOutcome::NotDying => "not-dying",
+            ReapOutcome::Failed(_) => "failed",
+            ReapOutcome::KillFailed(_) => "kill-failed",
+            ReapOutcome::NotReaped => "not-reaped",
+        }
+    }
+
+    /// A stable number for the wire (`LMK_EXT_KILL_HISTORY`).
+    pub fn code(&self) -> (i32, i32) {
+        match *self {
+            ReapOutcome::Reaped => (1, 0),
+            ReapOutcome::AlreadyExited => (2, libc::ESRCH),
+            ReapOutcome::NotDying => (3, libc::EINVAL),
+            ReapOutcome::Failed(e) => (4, e),
+            ReapOutcome::KillFailed(e) => (5, e),
+            ReapOutcome::NotReaped => (6, 0),
+        }
+    }
+
+    /// The inverse of [`ReapOutcome::code`]; `None` for "pending" (0) and unknown codes.
+    pub fn from_code(code: i32, errno: i32) -> Option<ReapOutcome> {
+        Some(match code {
+            1 => ReapOutcome::Reaped,
+            2 => ReapOutcome::AlreadyExited,
+            3 => ReapOutcome::NotDying,
+            4 => ReapOutcome::Failed(errno),
+            5 => ReapOutcome::KillFailed(errno),
+            6 => ReapOutcome::NotReaped,
+            _ => return None,
+        })
+    }
+}
+
+/// A victim for a worker.
+#[derive(Debug)]
+pub struct ReapJob {
+    /// The kill's sequence number (links the results to its report).
+    pub seq: u64,
+    /// The victim's pid (for logs and the priority boost).
+    pub pid: i32,
+    /// A duplicate of the victim's pidfd, owned by the job.
+    pub pidfd: OwnedFd,
+    /// When the main thread already sent SIGKILL (no worker was idle); `None`: the worker
+    /// sends it.
+    pub signalled_at: Option<Instant>,
+}
+
+/// What a worker reports back.
+#[derive(Clone, Copy, Debug)]
+pub enum WorkerReport {
+    /// SIGKILL was sent (`Ok`) or refused (`Err(errno)`; then nothing is reaped).
+    Signalled {
+        /// The kill's sequence number.
+        seq: u64,
+        /// The victim's pid.
+        pid: i32,
+        /// The signal's result.
+        result: Result<(), i32>,
+    },
+    /// Reaping finished.
+    Reaped(ReapResult),
+}
+
+/// The end of one reap.
+#[derive(Clone, Copy, Debug)]
+pub struct ReapResult {
+    /// The kill's sequence number.
+    pub seq: u64,
+    /// The victim's pid.
+    pub pid: i32,
+    /// The outcome.
+    pub outcome: ReapOutcome,
+    /// From SIGKILL until `process_mrelease` returned.
+    pub kill_to_reaped: Duration,
+    /// The CPU the worker ran on when it finished.
+    pub cpu: i32,
+    /// Free memory right after the reap, in kB.
+    pub free_after_kb: Option<i64>,
+}
+
+/// Reaper settings (from `ro.lmk.reaper_*`).
+#[derive(Clone, Debug)]
+pub struct ReaperConfig {
+    /// Number of workers (0: no reaping).
+    pub threads: usize,
+    /// Where they run.
+    pub placement: Placement,
+    /// Their nice value.
+    pub nice: i32,
+}
+
+struct Queue {
+    jobs: VecDeque<ReapJob>,
+    busy: usize,
+    shutdown: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    results: Mutex<Vec<WorkerReport>>,
+    done: OwnedFd,
+    free: Arc<dyn FreeMemory>,
+    reap_kill_flag: bool,
+    reaped: AtomicU64,
+    races: AtomicU64,
+    failures: AtomicU64,
+}
+
+/// Counters of the pool's work.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReaperStats {
+    /// Victims whose memory `process_mrelease` released.
+    pub reaped: u64,
+    /// `ESRCH`/`EINVAL` races.
+    pub races: u64,
+    /// Other failures.
+    pub failures: u64,
+}
+
+/// The worker pool.
+pub struct Reaper {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+    config: ReaperConfig,
+    support: sys::MreleaseSupport,
+}
+
+impl std::fmt::Debug for Reaper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reaper")
+            .field("workers", &self.workers.len())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Reaper {
+    /// Probes the kernel and starts the workers. Without `process_mrelease` (or with 0 threads)
+    /// no thread is started and every kill is a plain pidfd SIGKILL; that is logged once.
+    pub fn start(config: ReaperConfig, free: Arc<dyn FreeMemory>) -> io::Result<Reaper> {
+        let support = sys::probe_mrelease();
+        let done = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::with_capacity(config.threads * QUEUE_PER_WORKER),
+                busy: 0,
+                shutdown: false,
+            }),
+            wake: Condvar::new(),
+            results: Mutex::new(Vec::with_capacity(64)),
+            done,
+            free,
+            reap_kill_flag: support.reap_kill,
+            reaped: AtomicU64::new(0),
+            races: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
+        });
+        let mut r = Reaper { shared, workers: Vec::new(), config, support };
+        if !support.available {
+            warn!("process_mrelease is not supported by the kernel; kills are not reaped");
+            return Ok(r);
+        }
+        if support.reap_kill {
+            info!(
+                "process_mrelease accepts the kill-and-reap flag; reapers send SIGKILL themselves"
+            );
+        }
+        for n in 0..r.config.threads {
+            let shared = Arc::clone(&r.shared);
+            let cfg = r.config.clone();
+            match std::thread::Builder::new()
+                .name(format!("lmkd_reaper{n}"))
+                .stack_size(64 * 1024)
+                .spawn(move || worker(shared, cfg))
+            {
+                Ok(h) => r.workers.push(h),
+                Err(e) => warn!("failed to start reaper thread {n}: {e}"),
+            }
+        }
+        if r.workers.is_empty() {
+            warn!("no reaper threads; kills are not reaped");
+        } else {
+            info!("Process reaper initialized with {} threads in the pool", r.workers.len());
+            match &r.config.placement {
+                Placement::Unpinned(why) => info!("reaper threads are not pinned: {why}"),
+                p => info!("reaper threads run on {p}"),
+            }
+        }
+        Ok(r)
+    }
+
+    /// Whether kills are reaped at all.
+    pub fn enabled(&self) -> bool {
+        !self.workers.is_empty()
+    }
+
+    /// Whether the worker (not the main thread) sends SIGKILL, through the kill-and-reap flag.
+    pub fn kills_in_worker(&self) -> bool {
+        self.enabled() && self.shared.reap_kill_flag
+    }
+
+    /// The kernel support that was probed.
+    pub fn support(&self) -> sys::MreleaseSupport {
+        self.support
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ReaperConfig {
+        &self.config
+    }
+
+    /// The pool's counters.
+    pub fn stats(&self) -> ReaperStats {
+        ReaperStats {
+            reaped: self.shared.reaped.load(Ordering::Relaxed),
+            races: self.shared.races.load(Ordering::Relaxed),
+            failures: self.shared.failures.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The eventfd that becomes readable when results are waiting.
+    pub fn done_fd(&self) -> BorrowedFd<'_> {
+        self.shared.done.as_fd()
+    }
+
+    /// Free memory now, in kB, from the same source the workers use.
+    pub fn free_kb(&self) -> Option<i64> {
+        self.shared.free.free_kb()
+    }
+
+    /// Hands a victim to an idle worker, which sends SIGKILL and reaps. `Err` gives the job
+    /// back when no worker is idle (or there is no pool): the caller then sends SIGKILL itself
+    /// and may [`Reaper::submit_reap`] it.
+    pub fn submit_kill(&self, job: ReapJob) -> Result<(), ReapJob> {
+        if !self.enabled() {
+            return Err(job);
+        }
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.busy >= self.workers.len() {
+            return Err(job);
+        }
+        q.jobs.push_back(job);
+        q.busy += 1;
+        drop(q);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    /// Queues a victim that was already sent SIGKILL, to be reaped when a worker is free.
+    /// `Err` when there is no pool or the queue is full (the victim is then not reaped).
+    pub fn submit_reap(&self, job: ReapJob) -> Result<(), ReapJob> {
+        if !self.enabled() || job.signalled_at.is_none() {
+            return Err(job);
+        }
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.jobs.len() >= self.workers.len() * QUEUE_PER_WORKER {
+            return Err(job);
+        }
+        q.jobs.push_back(job);
+        q.busy += 1;
+        drop(q);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    /// Moves finished reports into `out` (the eventfd is cleared).
+    pub fn take_reports(&self, out: &mut Vec<WorkerReport>) {
+        let mut buf = [0u8; 8];
+        let _ = rustix::io::read(&self.shared.done, &mut buf);
+        let mut r = self.shared.results.lock().unwrap_or_else(|e| e.into_inner());
+        out.append(&mut r);
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        self.shared.queue.lock().unwrap_or_else(|e| e.into_inner()).shutdown = true;
+        self.shared.wake.notify_all();
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+fn worker(shared: Arc<Shared>, cfg: ReaperConfig) {
+    // A thread inherits the creator's policy: the main thread may be SCHED_FIFO.
+    if let Err(e) = sys::sched_setscheduler(0, sys::SCHED_OTHER, 0) {
+        warn!("reaper: cannot switch to SCHED_OTHER: {e}");
+    }
+    if let Err(e) = sys::setpriority(0, cfg.nice) {
+        warn!("reaper: cannot set nice {}: {e}", cfg.nice);
+    }
+    if let Placement::Pinned { cpus, .. } = &cfg.placement {
+        let mut set = rustix::thread::CpuSet::new();
+        for &c in cpus {
+            set.set(c);
+        }
+        if let Err(e) = rustix::thread::sched_setaffinity(None, &set) {
+            warn!("reaper: cannot pin to {}: {e}", placement::format_cpulist(cpus));
+        }
+    }
+    loop {
+        let job = {
+            let mut q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                if q.shutdown {
+                    return;
+                }
+                // Newest first, as AOSP's pool: the latest victim matters most for the
+                // pressure right now.
+                if let Some(j) = q.jobs.pop_back() {
+                    break j;
+                }
+                q = shared.wake.wait(q).unwrap_or_else(|e| e.into_inner());
+            }
+        };
+        let result = reap(&shared, job);
+        match result.outcome {
+            ReapOutcome::Reaped => shared.reaped.fetch_add(1, Ordering::Relaxed),
+            ReapOutcome::AlreadyExited | ReapOutcome::NotDying => {
+                shared.races.fetch_add(1, Ordering::Relaxed)
+            }
+            ReapOutcome::KillFailed(_) => 0,
+            _ => shared.failures.fetch_add(1, Ordering::Relaxed),
+        };
+        report(&shared, WorkerReport::Reaped(result));
+        shared.queue.lock().unwrap_or_else(|e| e.into_inner()).busy -= 1;
+    }
+}
+
+fn report(shared: &Shared, r: WorkerReport) {
+    shared.results.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+    let _ = rustix::io::write(&shared.done, &1u64.to_ne_bytes());
+}
+
+fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
+    let mut flags = 0;
+    let signalled_at = match job.signalled_at {
+        Some(t) => t,
+        None if shared.reap_kill_flag => {
+            flags = sys::PROCESS_MRELEASE_REAP_KILL;
+            Instant::now()
+        }
+        None => {
+            let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
+            let t = Instant::now();
+            let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
+            report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result });
+            if let Err(errno) = result {
+                return ReapResult {
+                    seq: job.seq,
+                    pid: job.pid,
+                    outcome: ReapOutcome::KillFailed(errno),
+                    kill_to_reaped: Duration::ZERO,
+                    cpu: -1,
+                    free_after_kb: None,
+                };
+            }
+            t
+        }
+    };
+    let mut outcome = ReapOutcome::Failed(libc::EAGAIN);
+    for _ in 0..=MRELEASE_RETRIES {
+        outcome = match sys::process_mrelease(job.pidfd.as_fd(), flags) {
+            Ok(()) => ReapOutcome::Reaped,
+            Err(e) => match e.raw_os_error().unwrap_or(0) {
+                libc::ESRCH => ReapOutcome::AlreadyExited,
+                libc::EINVAL => ReapOutcome::NotDying,
+                libc::EAGAIN | libc::EINTR => {
+                    rustix::thread::sched_yield();
+                    continue;
+                }
+                e => ReapOutcome::Failed(e),
+            },
+        };
+        break;
+    }
+    if outcome == ReapOutcome::AlreadyExited {
+        // The victim left its address space first and is tearing it down itself (common for a
+        // victim that was running on an idle CPU). Its memory is back when its exit is done,
+        // which the pidfd tells; report then, so that "reaped" always means "memory is back".
+        let mut fds = [PollFd::new(&job.pidfd, PollFlags::IN)];
+        let _ = poll(&mut fds, Some(&EXIT_WAIT));
+    }
+    let kill_to_reaped = signalled_at.elapsed();
+    if flags != 0 {
+        // With the kill-and-reap flag the call itself sent the signal.
+        let result = match outcome {
+            ReapOutcome::Reaped | ReapOutcome::AlreadyExited => Ok(()),
+            ReapOutcome::NotDying => Err(libc::EINVAL),
+            ReapOutcome::Failed(e) | ReapOutcome::KillFailed(e) => Err(e),
+            ReapOutcome::NotReaped => Ok(()),
+        };
+        report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result });
+    }
+    boost(job.pid);
+    ReapResult {
+        seq: job.seq,
+        pid: job.pid,
+        outcome,
+        kill_to_reaped,
+        cpu: rustix::thread::sched_getcpu() as i32,
+        free_after_kb: shared.free.free_kb(),
+    }
+}
+
+/// Lets a dying process exit quickly: every thread back to `SCHED_OTHER` at nice 0 (AOSP moves
+/// it to the foreground profiles and sets nice 0). Threads that are gone are skipped.
+pub fn boost(pid: i32) {
+    let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else { return };
+    for e in dir.flatten() {
+        let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if matches!(sys::sched_getscheduler(tid), Ok(sys::SCHED_IDLE | sys::SCHED_BATCH)) {
+            let _ = sys::sched_setscheduler(tid, sys::SCHED_OTHER, 0);
+        }
+        let _ = sys::setpriority(tid, 0);
+    }
+}

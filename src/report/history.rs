@@ -1,0 +1,362 @@
+//! The kill history: a bounded ring of structured kill records, and its wire form
+//! (`LMK_EXT_KILL_HISTORY`).
+//!
+//! The ring is allocated once at start-up (`ro.lmk.kill_history_size` records); adding a
+//! record and completing it when the reaper reports never allocate.
+
+use super::{FixedText, KillContext, ReasonText, Victim};
+use crate::protocol::ext::LMK_EXT_KILL_HISTORY;
+use crate::reaper::ReapOutcome;
+
+/// Bytes of the process name kept per record.
+pub const NAME_BYTES: usize = 64;
+/// Bytes of the reason text kept per record.
+pub const REASON_BYTES: usize = 120;
+/// Fixed words per record on the wire, before the two text fields.
+const RECORD_WORDS: usize = 24;
+/// Bytes per record on the wire.
+pub const RECORD_WIRE_SIZE: usize = RECORD_WORDS * 4 + NAME_BYTES + REASON_BYTES;
+/// Records per `LMK_EXT_KILL_HISTORY` reply packet.
+pub const RECORDS_PER_PACKET: usize = 32;
+
+/// One kill.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KillRecord {
+    /// Sequence number of the kill (1, 2, ...), unique for the daemon's lifetime.
+    pub seq: u64,
+    /// Wall-clock time of the kill, ms since the Unix epoch.
+    pub time_ms: i64,
+    /// Monotonic time of the kill, ms since the daemon started.
+    pub uptime_ms: i64,
+    /// Victim pid.
+    pub pid: i32,
+    /// Victim uid.
+    pub uid: i32,
+    /// Victim adj.
+    pub adj: i32,
+    /// The lowest adj the decision allowed.
+    pub min_adj: i32,
+    /// AOSP reason code (−1: none).
+    pub reason: i32,
+    /// Pid of the client that requested the kill (0: the daemon's own decision).
+    pub requested_by: i32,
+    /// The requesting client's reason code.
+    pub client_reason: i32,
+    /// VmRSS before the kill, kB.
+    pub rss_kb: i64,
+    /// VmSwap before the kill, kB.
+    pub swap_kb: i64,
+    /// Free memory before the kill, kB (−1: unknown).
+    pub free_before_kb: i64,
+    /// Memory given back: free memory after the reap (or the death) minus before, kB (−1:
+    /// not known yet). A system-wide difference, so other activity blurs it.
+    pub freed_kb: i64,
+    /// SIGKILL → `process_mrelease` returned, µs (−1: not reaped, or pending).
+    pub reap_us: i64,
+    /// SIGKILL → the pidfd reported death, µs (−1: not yet).
+    pub death_us: i64,
+    /// CPU the reaper ran on (−1: none).
+    pub cpu: i32,
+    /// The reap outcome; `None` while pending.
+    pub outcome: Option<ReapOutcome>,
+    /// Process name.
+    pub name: FixedText<NAME_BYTES>,
+    /// The reason text of the kill line.
+    pub reason_text: FixedText<REASON_BYTES>,
+}
+
+impl KillRecord {
+    /// A new record for a kill just sent.
+    pub fn new(
+        seq: u64,
+        time_ms: i64,
+        uptime_ms: i64,
+        v: &Victim,
+        ctx: &KillContext,
+        free_before_kb: Option<i64>,
+    ) -> KillRecord {
+        let reason_text: &ReasonText = &ctx.reason_text;
+        KillRecord {
+            seq,
+            time_ms,
+            uptime_ms,
+            pid: v.pid,
+            uid: v.uid,
+            adj: v.adj,
+            min_adj: ctx.min_adj,
+            reason: ctx.reason.code(),
+            requested_by: ctx.requested_by,
+            client_reason: ctx.client_reason,
+            rss_kb: v.rss_kb,
+            swap_kb: v.swap_kb,
+            free_before_kb: free_before_kb.unwrap_or(-1),
+            freed_kb: -1,
+            reap_us: -1,
+            death_us: -1,
+            cpu: -1,
+            outcome: None,
+            name: FixedText::from_bytes(v.name.as_bytes()),
+            reason_text: FixedText::format(format_args!("{reason_text}")),
+        }
+    }
+
+    /// Records the free memory after the kill took effect.
+    pub fn set_free_after(&mut self, free_after_kb: Option<i64>) {
+        if let (Some(after), true) = (free_after_kb, self.free_before_kb >= 0) {
+            self.freed_kb = (after - self.free_before_kb).max(0);
+        }
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        let (code, errno) = self.outcome.map_or((0, 0), |o| o.code());
+        let words: [i32; RECORD_WORDS] = [
+            (self.seq >> 32) as i32,
+            self.seq as i32,
+            (self.time_ms >> 32) as i32,
+            self.time_ms as i32,
+            (self.uptime_ms >> 32) as i32,
+            self.uptime_ms as i32,
+            self.pid,
+            self.uid,
+            self.adj,
+            self.min_adj,
+            self.reason,
+            self.requested_by,
+            self.client_reason,
+            sat(self.rss_kb),
+            sat(self.swap_kb),
+            sat(self.free_before_kb),
+            sat(self.freed_kb),
+            sat(self.reap_us),
+            sat(self.death_us),
+            self.cpu,
+            code,
+            errno,
+            self.name.as_str().len() as i32,
+            self.reason_text.as_str().len() as i32,
+        ];
+        for w in words {
+            out.extend_from_slice(&w.to_be_bytes());
+        }
+        let mut name = [0u8; NAME_BYTES];
+        name[..self.name.as_str().len()].copy_from_slice(self.name.as_str().as_bytes());
+        out.extend_from_slice(&name);
+        let mut reason = [0u8; REASON_BYTES];
+        reason[..self.reason_text.as_str().len()]
+            .copy_from_slice(self.reason_text.as_str().as_bytes());
+        out.extend_from_slice(&reason);
+    }
+
+    fn decode(b: &[u8]) -> Option<KillRecord> {
+        if b.len() != RECORD_WIRE_SIZE {
+            return None;
+        }
+        let w = |i: usize| i32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        let wide = |i: usize| (i64::from(w(i)) << 32) | i64::from(w(i + 1) as u32);
+        let name_len = usize::try_from(w(22)).ok().filter(|&l| l <= NAME_BYTES)?;
+        let reason_len = usize::try_from(w(23)).ok().filter(|&l| l <= REASON_BYTES)?;
+        let name_off = RECORD_WORDS * 4;
+        let reason_off = name_off + NAME_BYTES;
+        let outcome = match w(20) {
+            0 => None,
+            c => Some(ReapOutcome::from_code(c, w(21))?),
+        };
+        Some(KillRecord {
+            seq: wide(0) as u64,
+            time_ms: wide(2),
+            uptime_ms: wide(4),
+            pid: w(6),
+            uid: w(7),
+            adj: w(8),
+            min_adj: w(9),
+            reason: w(10),
+            requested_by: w(11),
+            client_reason: w(12),
+            rss_kb: i64::from(w(13)),
+            swap_kb: i64::from(w(14)),
+            free_before_kb: i64::from(w(15)),
+            freed_kb: i64::from(w(16)),
+            reap_us: i64::from(w(17)),
+            death_us: i64::from(w(18)),
+            cpu: w(19),
+            outcome,
+            name: FixedText::from_bytes(&b[name_off..name_off + name_len]),
+            reason_text: FixedText::from_bytes(&b[reason_off..reason_off + reason_len]),
+        })
+    }
+}
+
+fn sat(v: i64) -> i32 {
+    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+}
+
+/// The ring.
+#[derive(Debug)]
+pub struct KillHistory {
+    ring: Vec<KillRecord>,
+    capacity: usize,
+    next: usize,
+}
+
+impl KillHistory {
+    /// A ring of `capacity` records, allocated now.
+    pub fn new(capacity: usize) -> KillHistory {
+        KillHistory { ring: Vec::with_capacity(capacity), capacity, next: 0 }
+    }
+
+    /// How many records it keeps.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Adds a record, replacing the oldest when full.
+    pub fn push(&mut self, r: KillRecord) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.ring.len() < self.capacity {
+            self.ring.push(r);
+        } else {
+            self.ring[self.next] = r;
+        }
+        self.next = (self.next + 1) % self.capacity;
+    }
+
+    /// The record of kill `seq`, if still kept.
+    pub fn get_mut(&mut self, seq: u64) -> Option<&mut KillRecord> {
+        self.ring.iter_mut().rev().find(|r| r.seq == seq)
+    }
+
+    /// Records from the oldest to the newest.
+    pub fn iter(&self) -> impl Iterator<Item = &KillRecord> + '_ {
+        let split = if self.ring.len() < self.capacity { 0 } else { self.next };
+        self.ring[split..].iter().chain(self.ring[..split].iter())
+    }
+
+    /// Number of records kept.
+    pub fn len(&self) -> usize {
+        self.ring.len()
+    }
+
+    /// Whether no kill was recorded yet.
+    pub fn is_empty(&self) -> bool {
+        self.ring.is_empty()
+    }
+}
+
+/// Splits the history into `LMK_EXT_KILL_HISTORY` reply packets:
+/// `[code, total, offset, count, count × record]`, oldest first.
+pub fn encode_history(h: &KillHistory) -> Vec<Vec<u8>> {
+    let records: Vec<&KillRecord> = h.iter().collect();
+    let total = records.len();
+    let mut packets = Vec::new();
+    let mut offset = 0;
+    loop {
+        let chunk = &records[offset..(offset + RECORDS_PER_PACKET).min(total)];
+        let mut p = Vec::with_capacity(16 + chunk.len() * RECORD_WIRE_SIZE);
+        for w in [LMK_EXT_KILL_HISTORY, total as i32, offset as i32, chunk.len() as i32] {
+            p.extend_from_slice(&w.to_be_bytes());
+        }
+        for r in chunk {
+            r.encode(&mut p);
+        }
+        packets.push(p);
+        offset += chunk.len();
+        if offset >= total {
+            return packets;
+        }
+    }
+}
+
+/// Decodes one reply packet: (total, offset, records).
+pub fn decode_history(b: &[u8]) -> Option<(usize, usize, Vec<KillRecord>)> {
+    if b.len() < 16 {
+        return None;
+    }
+    let w = |i: usize| i32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+    if w(0) != LMK_EXT_KILL_HISTORY {
+        return None;
+    }
+    let (total, offset, count) =
+        (usize::try_from(w(1)).ok()?, usize::try_from(w(2)).ok()?, usize::try_from(w(3)).ok()?);
+    if b.len() != 16 + count * RECORD_WIRE_SIZE {
+        return None;
+    }
+    let records = b[16..]
+        .chunks_exact(RECORD_WIRE_SIZE)
+        .map(KillRecord::decode)
+        .collect::<Option<Vec<_>>>()?;
+    Some((total, offset, records))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::KillReason;
+    use crate::protocol::StatName;
+
+    fn record(seq: u64) -> KillRecord {
+        let v = Victim {
+            pid: 100 + seq as i32,
+            uid: 10_000,
+            adj: 900,
+            name: StatName::new(b"com.example"),
+            rss_kb: 5000,
+            swap_kb: 7,
+            faults: None,
+        };
+        let ctx = KillContext {
+            reason: KillReason::LowMem,
+            reason_text: ReasonText::format(format_args!("low watermark is breached")),
+            min_adj: 701,
+            ..Default::default()
+        };
+        KillRecord::new(seq, 1_700_000_000_000 + seq as i64, 5_000, &v, &ctx, Some(1000))
+    }
+
+    #[test]
+    fn the_ring_keeps_the_newest() {
+        let mut h = KillHistory::new(3);
+        for s in 1..=5 {
+            h.push(record(s));
+        }
+        assert_eq!(h.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert!(h.get_mut(2).is_none());
+        let r = h.get_mut(4).unwrap();
+        r.outcome = Some(ReapOutcome::Reaped);
+        r.set_free_after(Some(6000));
+        assert_eq!(h.get_mut(4).unwrap().freed_kb, 5000);
+        let mut empty = KillHistory::new(0);
+        empty.push(record(1));
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn wire_round_trip() {
+        let mut h = KillHistory::new(100);
+        for s in 1..=70 {
+            let mut r = record(s);
+            if s % 2 == 0 {
+                r.outcome = Some(ReapOutcome::Failed(libc::EAGAIN));
+                r.reap_us = 1234;
+                r.cpu = 1;
+            }
+            h.push(r);
+        }
+        let packets = encode_history(&h);
+        assert_eq!(packets.len(), 3);
+        let mut back = Vec::new();
+        for p in &packets {
+            let (total, offset, recs) = decode_history(p).unwrap();
+            assert_eq!((total, offset), (70, back.len()));
+            back.extend(recs);
+        }
+        assert_eq!(back, h.iter().copied().collect::<Vec<_>>());
+        assert_eq!(back[1].outcome, Some(ReapOutcome::Failed(libc::EAGAIN)));
+        assert_eq!(back[0].name.as_str(), "com.example");
+        assert_eq!(back[0].reason_text.as_str(), "low watermark is breached");
+        let empty = encode_history(&KillHistory::new(4));
+        assert_eq!(decode_history(&empty[0]), Some((0, 0, vec![])));
+        assert_eq!(decode_history(&[0; 15]), None);
+    }
+}
