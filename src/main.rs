@@ -206,7 +206,13 @@ fn run_daemon(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    info!("lmkd {} started", env!("CARGO_PKG_VERSION"));
+    let h = lmkd::sys::harden();
+    info!(
+        "lmkd {} started (memory {}, main thread {})",
+        env!("CARGO_PKG_VERSION"),
+        if h.locked { "locked" } else { "not locked" },
+        if h.realtime { "SCHED_FIFO" } else { "not real-time" }
+    );
     match daemon.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

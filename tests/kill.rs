@@ -451,3 +451,35 @@ fn reused_pid_inside() {
     }
     println!("PID-REUSE-CHECKS-PASSED");
 }
+
+#[test]
+fn with_every_reaper_busy_kills_still_happen_and_are_reaped_later() {
+    if !require(kill_test_host(), "root, cgroup v1 memory and freezer") {
+        return;
+    }
+    let d = Daemon::start("ro.lmk.reaper_threads=1\n");
+    let mut c = d.client();
+    let cg = Memcg::create("busy", Some(GIB)).unwrap();
+    let fz = Freezer::create("busy").unwrap();
+    let apps: Vec<App> =
+        (0..3).map(|_| App::start(&["--anon", "128"], &[&cg.path, &fz.path])).collect();
+    fz.freeze();
+    assert!(usage(&cg) >= 384 * MIB);
+    for (i, a) in apps.iter().enumerate() {
+        c.register(a.pid(), 10_600 + i as i32, 950, PROC_TYPE_APP).unwrap();
+    }
+    // Back to back: the one worker is still reaping the first when the others come.
+    for (i, a) in apps.iter().enumerate() {
+        assert_eq!(c.kill(a.pid(), 10_600 + i as i32, 0).unwrap(), KILL_SENT);
+    }
+    for a in &apps {
+        let r = finished(&mut c, a.pid());
+        assert_eq!(r.outcome, Some(ReapOutcome::Reaped), "{r:?}");
+    }
+    assert!(usage(&cg) < 32 * MIB, "{} MiB left", usage(&cg) / MIB);
+    assert_eq!(c.kill_count(950, 950).unwrap(), 3);
+    for a in &apps {
+        assert!(d.log_text().contains(&format!("({}), uid", a.pid())));
+    }
+    fz.thaw();
+}

@@ -68,6 +68,8 @@ pub enum KillError {
     Gone,
     /// The kernel refused the signal (errno).
     Failed(i32),
+    /// It is alive but `/proc` has no memory or name for it (the record is kept).
+    Unreadable,
 }
 
 fn wall_ms() -> i64 {
@@ -89,18 +91,19 @@ impl Daemon {
         let Some(rec) = self.procs.registry().get(id) else { return Err(KillError::Gone) };
         let victim = match procs::read_victim(rec) {
             Ok(v) => v,
+            Err(VictimError::NotAProcess) => {
+                // Alive by its pidfd, but without memory or name right now (a kernel thread,
+                // or a process in the middle of exec): not a victim this time. AOSP dropped the
+                // record; it is kept, so the process stays killable.
+                warn!("pid {} has no memory or name to report; not killed this time", rec.pid);
+                return Err(KillError::Unreadable);
+            }
             Err(e) => {
                 let pid = rec.pid;
-                match e {
-                    VictimError::PidReused => {
-                        warn!("Possible pid reuse detected (pid {pid}); record dropped")
-                    }
-                    VictimError::NotAProcess => {
-                        warn!("pid {pid} is a zombie or a kernel thread; record dropped")
-                    }
-                    VictimError::Gone => {
-                        log::debug!("pid {pid} exited before its kill; record dropped")
-                    }
+                if e == VictimError::PidReused {
+                    warn!("Possible pid reuse detected (pid {pid}); record dropped");
+                } else {
+                    log::debug!("pid {pid} exited before its kill; record dropped");
                 }
                 self.procs.remove(id, &mut self.poller);
                 return Err(KillError::Gone);

@@ -395,7 +395,7 @@ impl Daemon {
         };
         self.kill_record(id, &ctx, false).map_err(|e| match e {
             KillError::Gone => KILL_GONE,
-            KillError::Failed(_) => KILL_FAILED,
+            KillError::Failed(_) | KillError::Unreadable => KILL_FAILED,
         })
     }
 

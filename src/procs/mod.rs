@@ -388,14 +388,15 @@ impl ProcTable {
     }
 }
 
-/// Why a victim could not be read before its kill (its record is dropped, as AOSP does).
+/// Why a victim could not be read before its kill.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum VictimError {
     /// `/proc/<pid>/status` is gone, or the pidfd says the process exited.
     Gone,
     /// `Tgid` differs from the pid: the number now belongs to a thread of another process.
     PidReused,
-    /// No `VmRSS` (a zombie) or no name (a kernel thread).
+    /// Alive by its pidfd, but no `VmRSS` or no name: a kernel thread, or a process caught in
+    /// the middle of exec.
     NotAProcess,
 }
 

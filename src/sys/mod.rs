@@ -15,6 +15,7 @@ mod pidfd;
 mod resource;
 mod sched;
 mod socket;
+mod startup;
 
 pub use alloc_count::{count_allocations, CountingAlloc};
 pub use mrelease::{
@@ -27,6 +28,7 @@ pub use sched::{
     SCHED_IDLE, SCHED_OTHER,
 };
 pub use socket::{control_socket_from_env, recvmsg_creds, Creds, Received};
+pub use startup::{harden, Hardening};
 
 /// Converts a raw `syscall(2)` return value into an `io::Result`.
 fn cvt(ret: libc::c_long) -> std::io::Result<libc::c_long> {

@@ -181,8 +181,16 @@ pub fn status_field(pid: u32, key: &str) -> Option<u64> {
 pub struct Sleeper(pub Child);
 
 impl Sleeper {
+    /// A `sleep 600`, returned once it has exec'd (its `comm` is `sleep`).
     pub fn new() -> Sleeper {
-        Sleeper(Command::new("sleep").arg("600").stdin(Stdio::null()).spawn().expect("spawn sleep"))
+        let s = Sleeper(
+            Command::new("sleep").arg("600").stdin(Stdio::null()).spawn().expect("spawn sleep"),
+        );
+        let comm = format!("/proc/{}/comm", s.0.id());
+        wait_until(Duration::from_secs(5), || {
+            fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep")
+        });
+        s
     }
 
     pub fn pid(&self) -> i32 {
@@ -320,7 +328,9 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         let _ = self.child.kill();
-        let _ = self.child.wait();
+        // A frozen app cannot die until its freezer thaws (which may be dropped after it), so
+        // never block on it: give up after a while and leave the zombie to this process's exit.
+        wait_until(Duration::from_secs(3), || self.child.try_wait().is_ok_and(|s| s.is_some()));
     }
 }
 
