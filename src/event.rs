@@ -25,6 +25,8 @@ pub enum Token {
     ProcExit(RecordId),
     /// The reaper pool has results.
     ReaperDone,
+    /// A pressure monitor fired (PSI trigger or vmpressure eventfd), by level index.
+    Pressure(u8),
     /// A killed process died (its pidfd became readable): in-flight kill slot and generation.
     KillDone {
         /// The slot.
@@ -42,6 +44,7 @@ const KIND_CONN: u64 = 2;
 const KIND_PROC: u64 = 3;
 const KIND_REAPER: u64 = 4;
 const KIND_KILL: u64 = 5;
+const KIND_PRESSURE: u64 = 6;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -52,6 +55,7 @@ impl Token {
             Token::Conn(slot) => (KIND_CONN << KIND_SHIFT) | (slot as u64 & PAYLOAD_MASK),
             Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id.to_bits() & PAYLOAD_MASK),
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
+            Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
             Token::KillDone { slot, generation } => {
                 (KIND_KILL << KIND_SHIFT) | (u64::from(generation) << 8) | u64::from(slot)
             }
@@ -67,6 +71,7 @@ impl Token {
             KIND_CONN => Token::Conn(payload as usize),
             KIND_PROC => Token::ProcExit(RecordId::from_bits(payload)),
             KIND_REAPER if payload == 0 => Token::ReaperDone,
+            KIND_PRESSURE if payload < 3 => Token::Pressure(payload as u8),
             KIND_KILL if payload >> 40 == 0 => {
                 Token::KillDone { slot: (payload & 0xff) as u8, generation: (payload >> 8) as u32 }
             }
@@ -170,6 +175,7 @@ mod tests {
             Token::Conn(2),
             Token::ProcExit(id),
             Token::ReaperDone,
+            Token::Pressure(2),
             Token::KillDone { slot: 15, generation: u32::MAX },
         ] {
             assert_eq!(Token::from_bits(t.to_bits()), t);

@@ -24,6 +24,8 @@ Options:
                   In the client modes: the daemon's socket (default /dev/socket/lmkd).
   --props FILE    host mode: read properties (ro.lmk.* ...) from a build.prop-style
                   key=value file; LMK_UPDATE_PROPS re-reads it.
+  --record FILE   write the inputs of every kill decision to FILE (a trace that
+                  `lmkctl replay FILE` feeds back to the same decision code)
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
@@ -43,6 +45,7 @@ struct Args {
     socket: Option<PathBuf>,
     props: Option<PathBuf>,
     update_mode: UpdateMode,
+    record: Option<PathBuf>,
 }
 
 #[derive(Default, PartialEq, Eq)]
@@ -66,6 +69,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--socket" => a.socket = Some(it.next().ok_or("--socket needs a path")?.into()),
             "--props" => a.props = Some(it.next().ok_or("--props needs a file")?.into()),
             "--bench-reopen-procfs" => a.update_mode = UpdateMode::ReopenEachTime,
+            "--record" => a.record = Some(it.next().ok_or("--record needs a file")?.into()),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -198,7 +202,8 @@ fn run_daemon(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts = Options { server, props, update_mode: args.update_mode };
+    let opts =
+        Options { server, props, update_mode: args.update_mode, record: args.record.clone() };
     let mut daemon = match Daemon::new(opts) {
         Ok(d) => d,
         Err(e) => {

@@ -30,6 +30,7 @@ fn a_steady_state_priority_update_makes_no_heap_allocation() {
         server,
         props: Box::new(FileProperties::default()),
         update_mode: UpdateMode::KeepOpen,
+        record: None,
     };
     let mut daemon = Daemon::new(opts).unwrap();
     let client = Client::connect(&sock).unwrap();

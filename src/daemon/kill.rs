@@ -209,6 +209,9 @@ impl Daemon {
         if self.config.debug {
             info!("Process got killed in {}ms", elapsed.as_millis());
         }
+        if k.pressure {
+            self.on_pressure_victim_dead();
+        }
         let free_now = if self.reaper.enabled() { None } else { self.reaper.free_kb() };
         if let Some(r) = self.history.get_mut(k.seq) {
             r.death_us = i64::try_from(elapsed.as_micros()).unwrap_or(i64::MAX);

@@ -2,11 +2,12 @@
 //! where an event meets the subsystems.
 
 mod kill;
+mod pressure;
 
 pub use kill::{KillError, KillSent, MAX_IN_FLIGHT};
+pub use pressure::PressureStats;
 
 use std::io;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
@@ -25,7 +26,7 @@ use crate::protocol::{
     EXT_BASE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
     LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
 };
-use crate::reaper::{placement, FreeMemory, MeminfoFree, Reaper, ReaperConfig, WorkerReport};
+use crate::reaper::{placement, Reaper, ReaperConfig, WorkerReport};
 use crate::report::{history, KillContext, KillHistory, ReasonText};
 use crate::sys::Creds;
 
@@ -45,6 +46,8 @@ pub struct Options {
     pub props: Box<dyn PropertySource>,
     /// How priority updates reach `/proc` (the default, or AOSP's way for benchmarks).
     pub update_mode: UpdateMode,
+    /// Record the inputs of every decision to this file (`--record`).
+    pub record: Option<std::path::PathBuf>,
 }
 
 /// The daemon's state.
@@ -63,6 +66,25 @@ pub struct Daemon {
     kills: kill::InFlightKills,
     kill_seq: u64,
     reap_reports: Vec<WorkerReport>,
+    domain: crate::memory::Domain,
+    snap: crate::memory::Snapshot,
+    watermarks: Option<(crate::memory::Watermarks, u64)>,
+    page_kb: i64,
+    monitors: pressure::Monitors,
+    psi_state: crate::policy::psi_strategy::PsiState,
+    legacy_state: crate::policy::legacy::LegacyState,
+    poll: crate::pressure::poll::PollWindow,
+    poll_window_ms: u64,
+    poll_wake: crate::policy::Wakeup,
+    last_event_level: crate::pressure::Level,
+    wakeups: u64,
+    stats: PressureStats,
+    skipped_since_kill: u64,
+    snapshot_errors: crate::ratelimit::RateLimit,
+    no_victim_log: crate::ratelimit::RateLimit,
+    psi_fallback_logged: bool,
+    usage_files: Option<(crate::memory::KernelFile, Option<crate::memory::KernelFile>)>,
+    trace: Option<std::fs::File>,
     /// `LMK_EXT_KILL` replies waiting for a worker to confirm the signal:
     /// (seq, slot, connection id, pid).
     kill_replies: Vec<(u64, usize, u64, i32)>,
@@ -82,6 +104,23 @@ impl Daemon {
         let budget = usize::try_from(limit.soft.saturating_sub(256) / 2).unwrap_or(usize::MAX);
         let mut procs = ProcTable::new(opts.update_mode, budget);
         procs.set_per_app_memcg(config.per_app_memcg);
+        let domain = match &config.memcg_domain {
+            Some(path) => {
+                crate::memory::Domain::memcg(std::path::Path::new(path)).map_err(|e| {
+                    io::Error::new(e.kind(), format!("ro.lmk.memcg_domain={path}: {e}"))
+                })?
+            }
+            None => crate::memory::Domain::system()?,
+        };
+        info!("Memory domain: {}", domain.describe());
+        let free_probe = domain.free_probe();
+        let trace =
+            match &opts.record {
+                Some(p) => Some(std::fs::File::create(p).map_err(|e| {
+                    io::Error::new(e.kind(), format!("--record {}: {e}", p.display()))
+                })?),
+                None => None,
+            };
         let reaper = Reaper::start(
             ReaperConfig {
                 threads: usize::try_from(config.reaper_threads).unwrap_or(0),
@@ -91,7 +130,7 @@ impl Daemon {
                 ),
                 nice: i32::try_from(config.reaper_nice).unwrap_or(-20),
             },
-            Arc::new(MeminfoFree) as Arc<dyn FreeMemory>,
+            free_probe,
         )?;
         poller.add(reaper.done_fd(), Token::ReaperDone, EventFlags::IN)?;
         let history = KillHistory::new(usize::try_from(config.kill_history_size).unwrap_or(0));
@@ -110,11 +149,41 @@ impl Daemon {
             kills: kill::InFlightKills::default(),
             kill_seq: 0,
             reap_reports: Vec::with_capacity(64),
+            domain,
+            snap: crate::memory::Snapshot::default(),
+            watermarks: None,
+            page_kb: crate::memory::page_kb(),
+            monitors: pressure::Monitors::None,
+            psi_state: crate::policy::psi_strategy::PsiState::new(&Config::default()),
+            legacy_state: crate::policy::legacy::LegacyState::default(),
+            poll: crate::pressure::poll::PollWindow::new(crate::pressure::poll::WINDOW_MS),
+            poll_window_ms: crate::pressure::poll::WINDOW_MS,
+            poll_wake: crate::policy::Wakeup {
+                source: crate::policy::Source::Psi,
+                level: crate::pressure::Level::Low,
+                event: false,
+            },
+            last_event_level: crate::pressure::Level::Low,
+            wakeups: 0,
+            stats: PressureStats::default(),
+            skipped_since_kill: 0,
+            snapshot_errors: crate::ratelimit::RateLimit::new(Duration::from_secs(10)),
+            no_victim_log: crate::ratelimit::RateLimit::new(Duration::from_secs(1)),
+            psi_fallback_logged: false,
+            usage_files: None,
+            trace,
             kill_replies: Vec::with_capacity(kill::MAX_IN_FLIGHT),
             started: Instant::now(),
         };
+        d.open_usage_files();
+        if d.trace.is_some() {
+            d.record_line(format_args!("# lmkd trace, domain {}", d.domain.describe()));
+            for line in pressure::config_props(&d.config) {
+                d.record_line(format_args!("{line}"));
+            }
+        }
         if !d.config.delay_monitors_until_boot || d.boot_completed() {
-            d.start_monitors();
+            d.init_monitors().map_err(io::Error::other)?;
         }
         let _ = d.props.set("sys.lmk.reportkills", "1");
         Ok(d)
@@ -148,18 +217,26 @@ impl Daemon {
         Ok(n)
     }
 
-    /// How long the loop may sleep before a timer is due (`None`: until an event).
+    /// How long the loop may sleep before a timer is due (`None`: until an event). With no
+    /// pressure and no kill awaited there is none: the daemon sleeps until something happens.
     fn next_deadline(&self) -> Option<Duration> {
-        let k = self.kills.pressure_kill()?;
-        let timeout = u64::try_from(self.config.kill_timeout_ms).ok().filter(|&t| t > 0)?;
-        Some(
-            (k.killed_at + Duration::from_millis(timeout))
-                .saturating_duration_since(Instant::now()),
-        )
+        let now_ms = self.now_ms();
+        let poll = self.poll.deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms)));
+        let kill = self.kills.pressure_kill().and_then(|k| {
+            let timeout = u64::try_from(self.config.kill_timeout_ms).ok().filter(|&t| t > 0)?;
+            Some(
+                (k.killed_at + Duration::from_millis(timeout))
+                    .saturating_duration_since(Instant::now()),
+            )
+        });
+        match (poll, kill) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    fn on_timers(&mut self, now: Instant) {
-        self.expire_kill_wait(now);
+    fn on_timers(&mut self, _now: Instant) {
+        self.on_pressure_timers();
     }
 
     /// Handles one ready event source.
@@ -169,6 +246,7 @@ impl Daemon {
             Token::Conn(slot) => self.on_conn(slot, r.flags),
             Token::ProcExit(id) => self.procs.on_exit(id, &mut self.poller),
             Token::ReaperDone => self.on_reaper_done(),
+            Token::Pressure(level) => self.on_pressure(level, r.flags),
             Token::KillDone { slot, generation } => self.on_kill_done(slot, generation),
             Token::Unknown(bits) => warn!("spurious event with token {bits:#x}; ignored"),
         }
@@ -447,9 +525,33 @@ impl Daemon {
         let config = Config::load(self.props.as_ref());
         logging::set_debug(config.debug);
         self.procs.set_per_app_memcg(config.per_app_memcg);
-        self.config = config;
+        if config.memcg_domain != self.config.memcg_domain {
+            let domain = match &config.memcg_domain {
+                Some(path) => crate::memory::Domain::memcg(std::path::Path::new(path)),
+                None => crate::memory::Domain::system(),
+            };
+            match domain {
+                Ok(d) => {
+                    info!("Memory domain: {}", d.describe());
+                    self.domain = d;
+                    self.watermarks = None;
+                    self.open_usage_files();
+                }
+                Err(e) => {
+                    error!("cannot use the memory domain {:?}: {e}; keeping the configuration in force", config.memcg_domain);
+                    return -1;
+                }
+            }
+        }
+        let old = std::mem::replace(&mut self.config, config);
         if self.monitors_started {
-            self.start_monitors();
+            if let Err(e) = self.init_monitors() {
+                error!(
+                    "Failed to re-create the monitors ({e}); keeping the configuration in force"
+                );
+                self.config = old;
+                return -1;
+            }
         }
         info!("Properties reinitilized");
         0
@@ -467,7 +569,10 @@ impl Daemon {
             error!("LMK_START_MONITORING cannot be handled before boot completed");
             return;
         }
-        self.start_monitors();
+        if let Err(e) = self.init_monitors() {
+            error!("Failed to initialize monitors after boot: {e}");
+            return;
+        }
         info!("Initialized monitors after boot completed.");
     }
 
@@ -484,10 +589,6 @@ impl Daemon {
         info!("Using vmstats for direct reclaim and kswapd detection");
         self.boot_completed_handled = true;
         0
-    }
-
-    fn start_monitors(&mut self) {
-        self.monitors_started = true;
     }
 }
 

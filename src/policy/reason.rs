@@ -2,9 +2,10 @@
 //! `LMK_STAT_KILL_OCCURRED`, so they never change).
 
 /// Why a process was killed (`enum kill_reasons` of AOSP lmkd).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum KillReason {
     /// No reason (the old strategy's kills; requested kills).
+    #[default]
     None,
     /// The min watermark is breached even after a kill.
     PressureAfterKill,

@@ -1,0 +1,489 @@
+//! Memory domains: where the daemon reads how much memory is left, and where it listens for
+//! pressure.
+//!
+//! * [`Domain::System`] (the Android default): `/proc/meminfo`, `/proc/vmstat`,
+//!   `/proc/zoneinfo` (watermarks), `/proc/pressure/memory`, and the root memory cgroup for
+//!   vmpressure (`/dev/memcg` on Android, the v1 memory controller's mount on a host).
+//! * [`Domain::Memcg`] (`ro.lmk.memcg_domain`): one memory cgroup is the whole world — how
+//!   Android runs in containers, and how tests make real pressure on a large machine safely.
+//!   Its snapshot is synthesised from the group's files so that the same decision logic applies:
+//!
+//!   | snapshot field | from (cgroup v1 / v2) |
+//!   |---|---|
+//!   | `MemTotal` | the limit (`memory.limit_in_bytes` / `memory.max`), at most the system's |
+//!   | `MemFree` | limit − usage (`memory.usage_in_bytes` / `memory.current`) + inactive file: what the group can take without touching its active working set (a group has no kswapd keeping memory free, so its usage always sits at the limit once the page cache has filled it) |
+//!   | file/anon LRU, shmem, unevictable | `memory.stat` (`total_*` on v1) |
+//!   | `SwapTotal` / `SwapFree` | `memory.memsw.*` − the memory figures (v1), `memory.swap.max` / `memory.swap.current` (v2) |
+//!   | refaults | `workingset_refault_file` of `memory.stat` |
+//!   | direct reclaim | v1: `memory.failcnt` (charges that hit the limit, each one a reclaim in the allocating task); v2: `pgscan` of `memory.stat` |
+//!   | watermarks | from the limit: min = 1/64, low = 3/128, high = 1/32 of it (16, 24 and 32 MiB for 1 GiB) |
+//!   | PSI | the cgroup v2 group's `memory.pressure` (on a hybrid hierarchy, the v2 group at the same path, when it exists), else `/proc/pressure/memory` |
+//!   | vmpressure | the v1 group's `memory.pressure_level` |
+//!
+//! Every file is opened once and re-read with `pread` into a buffer sized at start-up (twice
+//! the file's size then, at least a page); the parsers in [`parse`] allocate nothing. A file
+//! that outgrows its buffer gets a bigger one (logged; an allocation off the usual path).
+
+pub mod parse;
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use parse::{MemcgStat, Meminfo, ParseError, PsiAverages, PsiLine, Vmstat, Watermarks};
+
+use crate::reaper::FreeMemory;
+
+/// Why a snapshot could not be taken.
+#[derive(Debug)]
+pub enum MemoryError {
+    /// A file could not be read.
+    Io(&'static str, io::Error),
+    /// A file could not be parsed.
+    Parse(&'static str, ParseError),
+}
+
+impl std::fmt::Display for MemoryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemoryError::Io(file, e) => write!(f, "cannot read {file}: {e}"),
+            MemoryError::Parse(file, e) => write!(f, "cannot parse {file}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MemoryError {}
+
+/// A kernel file kept open and re-read from offset 0.
+#[derive(Debug)]
+pub struct KernelFile {
+    name: &'static str,
+    file: File,
+    buf: Vec<u8>,
+}
+
+impl KernelFile {
+    /// Opens `path` and sizes its buffer from one read.
+    pub fn open(name: &'static str, path: &Path) -> io::Result<KernelFile> {
+        let file = File::open(path)?;
+        let mut k = KernelFile { name, file, buf: vec![0; 4096] };
+        let n = k.read_growing(false)?.len();
+        k.buf.resize((n * 2).max(4096), 0);
+        Ok(k)
+    }
+
+    /// The file's name for messages.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Reads the whole file with `pread` from offset 0.
+    pub fn read(&mut self) -> io::Result<&[u8]> {
+        self.read_growing(true)
+    }
+
+    fn read_growing(&mut self, warn: bool) -> io::Result<&[u8]> {
+        loop {
+            let mut len = 0;
+            loop {
+                match self.file.read_at(&mut self.buf[len..], len as u64) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        len += n;
+                        if len == self.buf.len() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            if len < self.buf.len() {
+                return Ok(&self.buf[..len]);
+            }
+            let bigger = self.buf.len() * 2;
+            if warn {
+                log::warn!("{} outgrew its {} byte buffer; growing it", self.name, self.buf.len());
+            }
+            self.buf.resize(bigger, 0);
+        }
+    }
+
+    /// Reads and parses the file.
+    pub fn parse<T>(
+        &mut self,
+        f: impl Fn(&[u8]) -> Result<T, ParseError>,
+    ) -> Result<T, MemoryError> {
+        let name = self.name;
+        let buf = self.read().map_err(|e| MemoryError::Io(name, e))?;
+        f(buf).map_err(|e| MemoryError::Parse(name, e))
+    }
+
+    /// Reads the file as one number (a cgroup attribute), `max` meaning `None`.
+    pub fn number(&mut self) -> Result<Option<i64>, MemoryError> {
+        let name = self.name;
+        let buf = self.read().map_err(|e| MemoryError::Io(name, e))?;
+        let t = buf.trim_ascii();
+        if t == b"max" {
+            return Ok(None);
+        }
+        std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(|v| Some(i64::try_from(v).unwrap_or(i64::MAX)))
+            .ok_or(MemoryError::Parse(name, ParseError::Malformed("value")))
+    }
+}
+
+/// What the decision reads at every wake-up.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Memory figures, in kB.
+    pub meminfo: Meminfo,
+    /// Counters (pages, events).
+    pub vmstat: Vmstat,
+    /// Memory PSI averages of the domain.
+    pub psi: PsiAverages,
+}
+
+/// The page size in kB.
+pub fn page_kb() -> i64 {
+    i64::try_from(rustix::param::page_size() / 1024).unwrap_or(4).max(1)
+}
+
+/// The system memory domain.
+#[derive(Debug)]
+pub struct SystemDomain {
+    meminfo: KernelFile,
+    vmstat: KernelFile,
+    zoneinfo: KernelFile,
+    psi: Option<KernelFile>,
+    root_memcg: Option<PathBuf>,
+}
+
+/// One memory cgroup as the world.
+#[derive(Debug)]
+pub struct MemcgDomain {
+    path: PathBuf,
+    v2: bool,
+    limit: KernelFile,
+    usage: KernelFile,
+    stat: KernelFile,
+    swap_limit: Option<KernelFile>,
+    swap_usage: Option<KernelFile>,
+    failcnt: Option<KernelFile>,
+    psi: Option<KernelFile>,
+    psi_path: PathBuf,
+    system_total_kb: i64,
+}
+
+/// The memory domain in force.
+#[derive(Debug)]
+pub enum Domain {
+    /// The whole system.
+    System(SystemDomain),
+    /// One memory cgroup.
+    Memcg(MemcgDomain),
+}
+
+const PROC_PSI_MEMORY: &str = "/proc/pressure/memory";
+/// Where cgroup v2 is mounted beside v1 on a hybrid hierarchy (systemd's layout).
+const HYBRID_V2_ROOT: &str = "/sys/fs/cgroup/unified";
+
+fn open_opt(name: &'static str, p: &Path) -> Option<KernelFile> {
+    KernelFile::open(name, p).ok()
+}
+
+impl Domain {
+    /// The system domain. `/proc/meminfo`, `/proc/vmstat` and `/proc/zoneinfo` must exist.
+    pub fn system() -> io::Result<Domain> {
+        let root_memcg = crate::procs::memcg::MemcgRoot::discover().and_then(|r| match r {
+            crate::procs::memcg::MemcgRoot::V1(p) => Some(p),
+            crate::procs::memcg::MemcgRoot::V2(_) => None,
+        });
+        // Android mounts the root memory cgroup at /dev/memcg.
+        let root_memcg = if Path::new("/dev/memcg/memory.pressure_level").exists() {
+            Some(PathBuf::from("/dev/memcg"))
+        } else {
+            root_memcg
+        };
+        Ok(Domain::System(SystemDomain {
+            meminfo: KernelFile::open("/proc/meminfo", Path::new("/proc/meminfo"))?,
+            vmstat: KernelFile::open("/proc/vmstat", Path::new("/proc/vmstat"))?,
+            zoneinfo: KernelFile::open("/proc/zoneinfo", Path::new("/proc/zoneinfo"))?,
+            psi: open_opt(PROC_PSI_MEMORY, Path::new(PROC_PSI_MEMORY)),
+            root_memcg,
+        }))
+    }
+
+    /// A memory cgroup (v1 group, or v2 group with the memory controller) as the domain.
+    pub fn memcg(path: &Path) -> io::Result<Domain> {
+        let v2 = path.join("memory.current").exists();
+        let f = |n: &str| path.join(n);
+        let (limit, usage) = if v2 {
+            (
+                KernelFile::open("memory.max", &f("memory.max"))?,
+                KernelFile::open("memory.current", &f("memory.current"))?,
+            )
+        } else {
+            (
+                KernelFile::open("memory.limit_in_bytes", &f("memory.limit_in_bytes"))?,
+                KernelFile::open("memory.usage_in_bytes", &f("memory.usage_in_bytes"))?,
+            )
+        };
+        let (swap_limit, swap_usage) = if v2 {
+            (
+                open_opt("memory.swap.max", &f("memory.swap.max")),
+                open_opt("memory.swap.current", &f("memory.swap.current")),
+            )
+        } else {
+            (
+                open_opt("memory.memsw.limit_in_bytes", &f("memory.memsw.limit_in_bytes")),
+                open_opt("memory.memsw.usage_in_bytes", &f("memory.memsw.usage_in_bytes")),
+            )
+        };
+        // PSI: the group's own file on v2; on a hybrid hierarchy the v2 group at the same
+        // relative path; else the system's.
+        let psi_path = if v2 {
+            f("memory.pressure")
+        } else {
+            crate::procs::memcg::MemcgRoot::discover()
+                .and_then(|r| match r {
+                    crate::procs::memcg::MemcgRoot::V1(root) => {
+                        path.strip_prefix(&root).ok().map(Path::to_path_buf)
+                    }
+                    crate::procs::memcg::MemcgRoot::V2(_) => None,
+                })
+                .map(|rel| Path::new(HYBRID_V2_ROOT).join(rel).join("memory.pressure"))
+                .filter(|p| p.exists())
+                .unwrap_or_else(|| PathBuf::from(PROC_PSI_MEMORY))
+        };
+        let system_total_kb = std::fs::read("/proc/meminfo")
+            .ok()
+            .and_then(|b| parse::parse_meminfo(&b).ok())
+            .map_or(i64::MAX, |m| m.mem_total);
+        Ok(Domain::Memcg(MemcgDomain {
+            path: path.to_owned(),
+            v2,
+            limit,
+            usage,
+            stat: KernelFile::open("memory.stat", &f("memory.stat"))?,
+            swap_limit,
+            swap_usage,
+            failcnt: if v2 { None } else { open_opt("memory.failcnt", &f("memory.failcnt")) },
+            psi: open_opt("memory.pressure", &psi_path),
+            psi_path,
+            system_total_kb,
+        }))
+    }
+
+    /// A short description for logs and status reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Domain::System(_) => "system".to_owned(),
+            Domain::Memcg(m) => {
+                format!("memcg {} ({})", m.path.display(), if m.v2 { "v2" } else { "v1" })
+            }
+        }
+    }
+
+    /// The file PSI triggers are written to.
+    pub fn psi_path(&self) -> PathBuf {
+        match self {
+            Domain::System(_) => PathBuf::from(PROC_PSI_MEMORY),
+            Domain::Memcg(m) => m.psi_path.clone(),
+        }
+    }
+
+    /// The memory cgroup v1 directory whose `memory.pressure_level` gives vmpressure events.
+    pub fn vmpressure_dir(&self) -> Option<PathBuf> {
+        match self {
+            Domain::System(s) => s.root_memcg.clone(),
+            Domain::Memcg(m) => (!m.v2).then(|| m.path.clone()),
+        }
+    }
+
+    /// Reads a snapshot into `out`. Nothing is allocated.
+    pub fn snapshot(&mut self, out: &mut Snapshot) -> Result<(), MemoryError> {
+        match self {
+            Domain::System(s) => {
+                out.meminfo = s.meminfo.parse(parse::parse_meminfo)?;
+                out.vmstat = s.vmstat.parse(parse::parse_vmstat)?;
+                out.psi = match &mut s.psi {
+                    Some(p) => p.parse(parse::parse_psi).unwrap_or_default(),
+                    None => PsiAverages::default(),
+                };
+                Ok(())
+            }
+            Domain::Memcg(m) => m.snapshot(out),
+        }
+    }
+
+    /// The watermarks (recomputed by the caller every 60 s).
+    pub fn watermarks(&mut self) -> Result<Watermarks, MemoryError> {
+        match self {
+            Domain::System(s) => s.zoneinfo.parse(parse::parse_zoneinfo),
+            Domain::Memcg(m) => {
+                let limit_pages = m.limit_pages()?;
+                Ok(memcg_watermarks(limit_pages))
+            }
+        }
+    }
+
+    /// The free-memory probe the reaper uses to tell how much a kill gave back.
+    pub fn free_probe(&self) -> Arc<dyn FreeMemory> {
+        match self {
+            Domain::System(_) => Arc::new(crate::reaper::MeminfoFree),
+            Domain::Memcg(m) => {
+                Arc::new(MemcgFree { limit: m.limit_path(), usage: m.usage_path() })
+            }
+        }
+    }
+}
+
+/// Watermarks derived from a memory cgroup's limit, in pages.
+pub fn memcg_watermarks(limit_pages: i64) -> Watermarks {
+    Watermarks {
+        min: limit_pages / 64,
+        low: limit_pages * 3 / 128,
+        high: limit_pages / 32,
+        totalreserve: limit_pages / 32,
+        zones: 1,
+        nodes: 1,
+        ..Watermarks::default()
+    }
+}
+
+impl MemcgDomain {
+    fn limit_path(&self) -> PathBuf {
+        self.path.join(if self.v2 { "memory.max" } else { "memory.limit_in_bytes" })
+    }
+
+    fn usage_path(&self) -> PathBuf {
+        self.path.join(if self.v2 { "memory.current" } else { "memory.usage_in_bytes" })
+    }
+
+    fn limit_kb(&mut self) -> Result<i64, MemoryError> {
+        let limit = self.limit.number()?.map_or(i64::MAX, |b| b / 1024);
+        Ok(limit.min(self.system_total_kb))
+    }
+
+    fn limit_pages(&mut self) -> Result<i64, MemoryError> {
+        Ok(self.limit_kb()? / page_kb())
+    }
+
+    fn snapshot(&mut self, out: &mut Snapshot) -> Result<(), MemoryError> {
+        let limit_kb = self.limit_kb()?;
+        let usage_kb = self.usage.number()?.unwrap_or(0) / 1024;
+        let st = self.stat.parse(parse::parse_memcg_stat)?;
+        let kb = |b: i64| b / 1024;
+        let (swap_total, swap_free) = match (&mut self.swap_limit, &mut self.swap_usage) {
+            (Some(l), Some(u)) => {
+                let (l, u) = (l.number()?, u.number()?.unwrap_or(0) / 1024);
+                if self.v2 {
+                    let total = l.map_or(0, |v| v / 1024);
+                    (total, (total - u).max(0))
+                } else {
+                    // memsw counts memory + swap.
+                    let total = l.map_or(0, |v| (v / 1024 - limit_kb).max(0));
+                    (total, (total - (u - usage_kb).max(0)).max(0))
+                }
+            }
+            _ => (0, 0),
+        };
+        let m = &mut out.meminfo;
+        *m = Meminfo::default();
+        m.mem_total = limit_kb;
+        m.mem_free = ((limit_kb - usage_kb).max(0) + kb(st.inactive_file)).min(limit_kb);
+        m.mem_available = m.mem_free;
+        m.cached = kb(st.file);
+        m.active_file = kb(st.active_file);
+        m.inactive_file = kb(st.inactive_file);
+        m.active_anon = kb(st.active_anon);
+        m.inactive_anon = kb(st.inactive_anon);
+        m.shmem = kb(st.shmem);
+        m.unevictable = kb(st.unevictable);
+        m.swap_total = swap_total;
+        m.swap_free = swap_free;
+        let pk = page_kb();
+        let v = &mut out.vmstat;
+        *v = Vmstat::default();
+        v.nr_free_pages = m.mem_free / pk;
+        v.nr_inactive_file = m.inactive_file / pk;
+        v.nr_active_file = m.active_file / pk;
+        v.workingset_refault_file = st.workingset_refault_file;
+        v.pgscan_direct = match (&mut self.failcnt, st.pgscan) {
+            (_, Some(scan)) => scan,
+            (Some(f), None) => f.number()?.unwrap_or(0),
+            (None, None) => 0,
+        };
+        out.psi = match &mut self.psi {
+            Some(p) => p.parse(parse::parse_psi).unwrap_or_default(),
+            None => PsiAverages::default(),
+        };
+        Ok(())
+    }
+}
+
+/// Free memory of a memory cgroup: limit − usage, in kB.
+#[derive(Debug)]
+struct MemcgFree {
+    limit: PathBuf,
+    usage: PathBuf,
+}
+
+impl FreeMemory for MemcgFree {
+    fn free_kb(&self) -> Option<i64> {
+        let read = |p: &Path| -> Option<i64> {
+            let mut buf = [0u8; 32];
+            let f = File::open(p).ok()?;
+            let n = f.read_at(&mut buf, 0).ok()?;
+            let t = buf[..n].trim_ascii();
+            if t == b"max" {
+                return Some(i64::MAX / 1024);
+            }
+            std::str::from_utf8(t).ok()?.parse::<i64>().ok().map(|b| b / 1024)
+        };
+        Some((read(&self.limit)? - read(&self.usage)?).max(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_system_domain_reads_this_machine() {
+        let mut d = Domain::system().unwrap();
+        let mut s = Snapshot::default();
+        d.snapshot(&mut s).unwrap();
+        assert!(s.meminfo.mem_total > 0 && s.vmstat.nr_free_pages > 0);
+        let w = d.watermarks().unwrap();
+        assert!(w.min > 0 && w.high > w.min);
+        assert_eq!(d.psi_path(), PathBuf::from(PROC_PSI_MEMORY));
+    }
+
+    #[test]
+    fn memcg_watermarks_scale_with_the_limit() {
+        let w = memcg_watermarks(262_144); // 1 GiB of 4 KiB pages
+        assert_eq!((w.min, w.low, w.high), (4096, 6144, 8192));
+    }
+
+    #[test]
+    fn kernel_files_grow_their_buffer() {
+        let p = std::env::temp_dir().join(format!("lmkd-kf-{}", std::process::id()));
+        std::fs::write(&p, "a\n").unwrap();
+        let mut k = KernelFile::open("test", &p).unwrap();
+        assert_eq!(k.read().unwrap(), b"a\n");
+        let big = "x".repeat(20_000) + "\n";
+        std::fs::write(&p, &big).unwrap();
+        assert_eq!(k.read().unwrap().len(), big.len());
+        std::fs::write(&p, "42\n").unwrap();
+        assert_eq!(k.number().unwrap(), Some(42));
+        std::fs::write(&p, "max\n").unwrap();
+        assert_eq!(k.number().unwrap(), None);
+        let _ = std::fs::remove_file(&p);
+    }
+}
