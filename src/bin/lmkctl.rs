@@ -35,10 +35,14 @@ Commands:
   start-monitoring        LMK_START_MONITORING
   watch [--count N]       subscribe to kill events and print them as they arrive
   raw INT...              send one packet of big-endian int32 words; print a reply if any
-  app [--anon MIB] [--file PATH] [--grow MIB_PER_S] [--sched-idle] [--spin]
+  replay FILE             feed a decision trace (lmkd --record) to the decision code and print
+                          the decisions; with `expect` lines, exit 1 on any mismatch
+  app [--anon MIB] [--file PATH [--reread]] [--grow MIB_PER_S [--max MIB]]
+      [--sched-idle] [--spin]
                           a synthetic app for tests and demos (no daemon needed): holds MIB
-                          of private anonymous memory, reads PATH into the page cache, grows
-                          by MIB_PER_S, optionally at SCHED_IDLE and busy; prints \"ready PID\"
+                          of private anonymous memory, reads PATH into the page cache (again
+                          and again with --reread), grows by MIB_PER_S up to --max MIB in
+                          all, optionally at SCHED_IDLE and busy; prints \"ready PID\"
 
 Options:
   -s, --socket PATH       the daemon's socket (default: $LMKD_SOCKET or /dev/socket/lmkd)
@@ -60,6 +64,9 @@ fn main() -> ExitCode {
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         println!("{USAGE}");
         return if args.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+    }
+    if args[0] == "replay" {
+        return replay(&args[1..]);
     }
     if args[0] == "app" {
         return match app(&args[1..]) {
@@ -381,6 +388,8 @@ fn app(args: &[String]) -> Result<(), Error> {
     let mut anon_mib = 0usize;
     let mut file = None;
     let mut grow = 0usize;
+    let mut max_mib = usize::MAX;
+    let mut reread = false;
     let mut idle = false;
     let mut spin = false;
     let mut it = args.iter();
@@ -393,11 +402,13 @@ fn app(args: &[String]) -> Result<(), Error> {
         match a.as_str() {
             "--anon" => anon_mib = num("--anon")?,
             "--grow" => grow = num("--grow")?,
+            "--max" => max_mib = num("--max")?,
             "--file" => {
                 file = Some(
                     it.next().ok_or_else(|| Error::Usage("--file needs a path".into()))?.clone(),
                 )
             }
+            "--reread" => reread = true,
             "--sched-idle" => idle = true,
             "--spin" => spin = true,
             other => return Err(Error::Usage(format!("unknown app option {other:?}"))),
@@ -418,18 +429,23 @@ fn app(args: &[String]) -> Result<(), Error> {
     let mut block = vec![0u8; anon_mib * MIB];
     touch(&mut block);
     held.push(block);
-    if let Some(path) = &file {
-        let mut f = std::fs::File::open(path)?;
-        let mut buf = vec![0u8; MIB];
-        while f.read(&mut buf)? > 0 {}
-    }
+    let mut buf = vec![0u8; MIB];
+    let read_file = |buf: &mut [u8]| -> std::io::Result<()> {
+        if let Some(path) = &file {
+            let mut f = std::fs::File::open(path)?;
+            while f.read(buf)? > 0 {}
+        }
+        Ok(())
+    };
+    read_file(&mut buf)?;
     println!("ready {}", std::process::id());
     std::io::stdout().flush()?;
     let start = std::time::Instant::now();
     let mut grown = 0usize;
     loop {
-        if grow > 0 {
-            let due = (start.elapsed().as_secs_f64() * grow as f64) as usize;
+        if grow > 0 && anon_mib + grown < max_mib {
+            let due =
+                ((start.elapsed().as_secs_f64() * grow as f64) as usize).min(max_mib - anon_mib);
             if due > grown {
                 let mut b = vec![0u8; (due - grown) * MIB];
                 touch(&mut b);
@@ -437,10 +453,56 @@ fn app(args: &[String]) -> Result<(), Error> {
                 grown = due;
             }
         }
+        if reread {
+            read_file(&mut buf)?;
+        }
         if spin {
             std::hint::spin_loop();
         } else {
-            std::thread::sleep(std::time::Duration::from_millis(if grow > 0 { 10 } else { 1000 }));
+            let ms = if reread || grow > 0 { 10 } else { 1000 };
+            std::thread::sleep(std::time::Duration::from_millis(ms));
         }
+    }
+}
+
+/// `lmkctl replay FILE`.
+fn replay(args: &[String]) -> ExitCode {
+    let [path] = args else { return usage_error("replay needs FILE") };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lmkctl replay: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let decisions = match lmkd::policy::trace::replay(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("lmkctl replay: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut mismatches = 0;
+    for d in &decisions {
+        let mark = match &d.expected {
+            Some(e) if *e == d.decision => " (as expected)".to_owned(),
+            Some(e) => {
+                mismatches += 1;
+                format!(" (EXPECTED {e})")
+            }
+            None => String::new(),
+        };
+        let text = if d.text.is_empty() { String::new() } else { format!(": {}", d.text) };
+        println!("t={:>8} {}{text}{mark}", d.t, d.decision);
+    }
+    println!(
+        "{} wake-ups, {} kills, {mismatches} mismatches",
+        decisions.len(),
+        decisions.iter().filter(|d| d.decision.starts_with("kill")).count()
+    );
+    if mismatches > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

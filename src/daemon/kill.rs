@@ -27,6 +27,8 @@ pub(crate) struct InFlight {
     pub killed_at: Instant,
     /// The daemon decided this kill itself (pressure); the decision loop waits for it.
     pub pressure: bool,
+    /// The pressure wake-up that led to it.
+    pub wake_at: Option<Instant>,
 }
 
 /// The in-flight kills, each with a generation so that a stale epoll token is ignored.
@@ -148,6 +150,12 @@ impl Daemon {
         if !reap {
             record.outcome = Some(ReapOutcome::NotReaped);
         }
+        let wake_at = pressure.then_some(self.wake_at);
+        if let (Some(w), true) = (wake_at, confirmed) {
+            record.wake_to_kill_us =
+                i64::try_from(killed_at.saturating_duration_since(w).as_micros())
+                    .unwrap_or(i64::MAX);
+        }
         self.history.push(record);
         let now = Instant::now();
         self.server.broadcast(LMK_ASYNC_EVENT_KILL, &report::prockill(&victim), now);
@@ -156,7 +164,7 @@ impl Daemon {
             let n = report::kill_stat(&victim, ctx, &mut buf);
             self.server.broadcast(LMK_ASYNC_EVENT_STAT, &buf[..n], now);
         }
-        self.track(InFlight { seq, pid: victim.pid, pidfd, killed_at, pressure });
+        self.track(InFlight { seq, pid: victim.pid, pidfd, killed_at, pressure, wake_at });
         Ok(KillSent { seq, confirmed })
     }
 
@@ -251,14 +259,22 @@ impl Daemon {
         self.reaper.take_reports(&mut reports);
         for r in reports.drain(..) {
             match r {
-                WorkerReport::Signalled { seq, pid, result } => self.on_signalled(seq, pid, result),
+                WorkerReport::Signalled { seq, pid, result, at } => {
+                    self.on_signalled(seq, pid, result, at)
+                }
                 WorkerReport::Reaped(r) => self.on_reaped(&r),
             }
         }
         self.reap_reports = reports;
     }
 
-    fn on_signalled(&mut self, seq: u64, pid: i32, result: Result<(), i32>) {
+    fn on_signalled(&mut self, seq: u64, pid: i32, result: Result<(), i32>, at: Instant) {
+        let wake_at =
+            self.kills.slots.iter().flatten().find(|k| k.seq == seq).and_then(|k| k.wake_at);
+        if let (Some(w), Some(rec)) = (wake_at, self.history.get_mut(seq)) {
+            rec.wake_to_kill_us =
+                i64::try_from(at.saturating_duration_since(w).as_micros()).unwrap_or(i64::MAX);
+        }
         if let Err(errno) = result {
             error!("kill({pid}): errno={errno}");
             if let Some(rec) = self.history.get_mut(seq) {

@@ -85,6 +85,8 @@ pub struct Daemon {
     psi_fallback_logged: bool,
     usage_files: Option<(crate::memory::KernelFile, Option<crate::memory::KernelFile>)>,
     trace: Option<std::fs::File>,
+    /// When the loop last woke up (the start of the current dispatch).
+    wake_at: Instant,
     /// `LMK_EXT_KILL` replies waiting for a worker to confirm the signal:
     /// (seq, slot, connection id, pid).
     kill_replies: Vec<(u64, usize, u64, i32)>,
@@ -172,6 +174,7 @@ impl Daemon {
             psi_fallback_logged: false,
             usage_files: None,
             trace,
+            wake_at: Instant::now(),
             kill_replies: Vec::with_capacity(kill::MAX_IN_FLIGHT),
             started: Instant::now(),
         };
@@ -210,6 +213,7 @@ impl Daemon {
             (t, d) => t.or(d),
         };
         let n = self.poller.wait(&mut ready, timeout)?;
+        self.wake_at = Instant::now();
         for r in &ready[..n] {
             self.dispatch(*r);
         }

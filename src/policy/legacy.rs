@@ -121,11 +121,13 @@ pub fn decide(st: &mut LegacyState, cfg: &Config, inp: &Inputs<'_>) -> LegacyOut
         return LegacyOutcome::Ignore("this level is not monitored");
     }
     if let (Some(mem), Some(memsw)) = (usage.mem, usage.memsw.filter(|&v| v > 0)) {
-        let mem_pressure = mem * 100 / memsw;
+        let mem_pressure = mem.saturating_mul(100) / memsw;
         if cfg.critical_upgrade && level != Level::Critical && mem_pressure < cfg.upgrade_pressure {
             level = level.upgrade();
         }
-        if s.meminfo.swap_free >= s.meminfo.swap_total * cfg.swap_free_low_percentage / 100 {
+        if s.meminfo.swap_free
+            >= s.meminfo.swap_total.saturating_mul(cfg.swap_free_low_percentage) / 100
+        {
             if mem_pressure > cfg.downgrade_pressure {
                 return LegacyOutcome::Ignore(
                     "enough memory is available (pressure above downgrade_pressure)",

@@ -17,7 +17,7 @@
 //! | 2. the last failing candidate of a level ends the search | fixed: the walk goes on to the next level |
 //! | 3. the heaviest-task search chooses nothing when every RSS reads 0 | fixed: the LRU tail is taken |
 //! | 4. `stall_limit_critical`'s default (100) disables the critical-stall rule | kept: the property enables it |
-//! | 5. LOW_MEM says "low" when only the high watermark is breached | kept: tools parse these texts |
+//! | 5. LOW_MEM says "low" when only the high watermark is breached | not a quirk in the code read: AOSP's `wmark < WMARK_HIGH` means "below the low watermark" (`WMARK_HIGH` is "below high, above low"), so rows e, f, g and k fire only below low and "low" is accurate; behaviour and texts kept exactly |
 //! | 6–11 (protocol) | see the README |
 //! | 12. the watchdog never kills adj < 0 | kept |
 

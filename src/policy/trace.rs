@@ -212,7 +212,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
         let wake = Wakeup { source, level, event: num("ev")? == 1 };
         let s = Snapshot {
             meminfo: Meminfo {
-                mem_total: num("free")?.max(1) * 2,
+                mem_total: num("free")?.max(1).saturating_mul(2),
                 mem_free: num("free")?,
                 cma_free: num("cma")?,
                 swap_total: num("swap_total")?,

@@ -150,6 +150,8 @@ pub enum WorkerReport {
         pid: i32,
         /// The signal's result.
         result: Result<(), i32>,
+        /// When it was sent.
+        at: Instant,
     },
     /// Reaping finished.
     Reaped(ReapResult),
@@ -440,7 +442,7 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
             let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
             let t = Instant::now();
             let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
-            report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result });
+            report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at: t });
             if let Err(errno) = result {
                 return ReapResult {
                     seq: job.seq,
@@ -486,7 +488,10 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
             ReapOutcome::Failed(e) | ReapOutcome::KillFailed(e) => Err(e),
             ReapOutcome::NotReaped => Ok(()),
         };
-        report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result });
+        report(
+            shared,
+            WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at: signalled_at },
+        );
     }
     boost(job.pid);
     ReapResult {

@@ -13,7 +13,7 @@ pub const NAME_BYTES: usize = 64;
 /// Bytes of the reason text kept per record.
 pub const REASON_BYTES: usize = 120;
 /// Fixed words per record on the wire, before the two text fields.
-const RECORD_WORDS: usize = 24;
+const RECORD_WORDS: usize = 25;
 /// Bytes per record on the wire.
 pub const RECORD_WIRE_SIZE: usize = RECORD_WORDS * 4 + NAME_BYTES + REASON_BYTES;
 /// Records per `LMK_EXT_KILL_HISTORY` reply packet.
@@ -55,6 +55,8 @@ pub struct KillRecord {
     pub reap_us: i64,
     /// SIGKILL → the pidfd reported death, µs (−1: not yet).
     pub death_us: i64,
+    /// The pressure wake-up that decided the kill → SIGKILL, µs (−1: a requested kill).
+    pub wake_to_kill_us: i64,
     /// CPU the reaper ran on (−1: none).
     pub cpu: i32,
     /// The reap outcome; `None` while pending.
@@ -93,6 +95,7 @@ impl KillRecord {
             freed_kb: -1,
             reap_us: -1,
             death_us: -1,
+            wake_to_kill_us: -1,
             cpu: -1,
             outcome: None,
             name: FixedText::from_bytes(v.name.as_bytes()),
@@ -129,6 +132,7 @@ impl KillRecord {
             sat(self.freed_kb),
             sat(self.reap_us),
             sat(self.death_us),
+            sat(self.wake_to_kill_us),
             self.cpu,
             code,
             errno,
@@ -153,13 +157,13 @@ impl KillRecord {
         }
         let w = |i: usize| i32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
         let wide = |i: usize| (i64::from(w(i)) << 32) | i64::from(w(i + 1) as u32);
-        let name_len = usize::try_from(w(22)).ok().filter(|&l| l <= NAME_BYTES)?;
-        let reason_len = usize::try_from(w(23)).ok().filter(|&l| l <= REASON_BYTES)?;
+        let name_len = usize::try_from(w(23)).ok().filter(|&l| l <= NAME_BYTES)?;
+        let reason_len = usize::try_from(w(24)).ok().filter(|&l| l <= REASON_BYTES)?;
         let name_off = RECORD_WORDS * 4;
         let reason_off = name_off + NAME_BYTES;
-        let outcome = match w(20) {
+        let outcome = match w(21) {
             0 => None,
-            c => Some(ReapOutcome::from_code(c, w(21))?),
+            c => Some(ReapOutcome::from_code(c, w(22))?),
         };
         Some(KillRecord {
             seq: wide(0) as u64,
@@ -178,7 +182,8 @@ impl KillRecord {
             freed_kb: i64::from(w(16)),
             reap_us: i64::from(w(17)),
             death_us: i64::from(w(18)),
-            cpu: w(19),
+            wake_to_kill_us: i64::from(w(19)),
+            cpu: w(20),
             outcome,
             name: FixedText::from_bytes(&b[name_off..name_off + name_len]),
             reason_text: FixedText::from_bytes(&b[reason_off..reason_off + reason_len]),

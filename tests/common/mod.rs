@@ -291,11 +291,17 @@ impl App {
     /// pid before it allocates (e.g. to move it into a cgroup), which is why the app is started
     /// through `sh`: the shell's pid is moved first, then it execs the app.
     pub fn start(args: &[&str], cgroups: &[&Path]) -> App {
+        App::start_after("true", args, cgroups)
+    }
+
+    /// As [`App::start`], running the shell command `before` inside the cgroups first (e.g. to
+    /// write a file whose page cache is then charged to them).
+    pub fn start_after(before: &str, args: &[&str], cgroups: &[&Path]) -> App {
         let mut script = String::new();
         for cg in cgroups {
             script.push_str(&format!("echo $$ > {}/cgroup.procs && ", cg.display()));
         }
-        script.push_str(&format!("exec {} app {}", lmkctl_bin(), args.join(" ")));
+        script.push_str(&format!("{before} && exec {} app {}", lmkctl_bin(), args.join(" ")));
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&script)
@@ -425,4 +431,54 @@ impl Drop for OtherClient {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// Where cgroup v2 is mounted beside v1 on these hosts (systemd's hybrid layout).
+pub const UNIFIED_ROOT: &str = "/sys/fs/cgroup/unified";
+
+/// A cgroup v2 group at the same relative path as a v1 memory cgroup, so that the daemon's
+/// memcg domain finds its `memory.pressure` (per-group PSI). Removed on drop.
+pub struct V2Group {
+    pub path: PathBuf,
+}
+
+impl V2Group {
+    /// The v2 twin of `cg` (same directory name under the unified root).
+    pub fn twin_of(cg: &Memcg) -> std::io::Result<V2Group> {
+        let path = Path::new(UNIFIED_ROOT).join(cg.path.file_name().unwrap());
+        fs::create_dir(&path)?;
+        Ok(V2Group { path })
+    }
+}
+
+impl Drop for V2Group {
+    fn drop(&mut self) {
+        for pid in fs::read_to_string(self.path.join("cgroup.procs")).unwrap_or_default().lines() {
+            let _ = fs::write(Path::new(UNIFIED_ROOT).join("cgroup.procs"), pid);
+        }
+        let end = Instant::now() + Duration::from_secs(10);
+        while fs::remove_dir(&self.path).is_err() && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// A file of `mib` MiB of non-zero bytes in `dir` (for page-cache workloads).
+pub fn data_file(dir: &Path, name: &str, mib: usize) -> PathBuf {
+    let p = dir.join(name);
+    let chunk: Vec<u8> = (0..(1 << 20)).map(|i| (i % 251) as u8 + 1).collect();
+    let mut f = fs::File::create(&p).unwrap();
+    for _ in 0..mib {
+        std::io::Write::write_all(&mut f, &chunk).unwrap();
+    }
+    f.sync_all().unwrap();
+    p
+}
+
+/// `oom_kill` of a v1 memory cgroup's `memory.oom_control`: kernel OOM kills in the group.
+pub fn memcg_oom_kills(cg: &Memcg) -> u64 {
+    cg.read("memory.oom_control")
+        .lines()
+        .find_map(|l| l.strip_prefix("oom_kill ").and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
 }

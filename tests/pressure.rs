@@ -1,0 +1,124 @@
+//! The whole daemon under real memory pressure, on the real kernel, in a memory cgroup limited
+//! to 1 GiB (the host's safety rule) that is the daemon's memory domain
+//! (`ro.lmk.memcg_domain`): apps on AOSP's adj ladder hold private memory, a registered
+//! foreground app grows, and another app re-reads a file. In PSI mode (2 s windows on these
+//! hosts) and in vmpressure mode the daemon must kill from adj 999 down, never the foreground
+//! app while others remain, stop once the pressure is gone, and beat the kernel's OOM killer.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use lmkd::protocol::PROC_TYPE_APP;
+use lmkd::report::KillRecord;
+
+const GIB: u64 = 1 << 30;
+/// AOSP's ladder: cached 999/950/900, service B 800, previous 700, home 600, service 500,
+/// perceptible 200, visible 100.
+const LADDER: [i32; 9] = [999, 950, 900, 800, 700, 600, 500, 200, 100];
+
+struct Outcome {
+    kills: Vec<KillRecord>,
+    foreground_alive: bool,
+    oom_kills: u64,
+    unexplained_deaths: Vec<i32>,
+    log: String,
+}
+
+fn rss_mib(pid: i32) -> u64 {
+    status_field(pid as u32, "VmRSS").unwrap_or(0) / 1024
+}
+
+fn foreground_growth(mode_props: &str) -> Option<Outcome> {
+    if !require(
+        kill_test_host() && std::path::Path::new(UNIFIED_ROOT).join("cgroup.procs").exists(),
+        "root, cgroup v1 memory and freezer, and the cgroup v2 hierarchy",
+    ) {
+        return None;
+    }
+    let cg = Memcg::create("e2e", Some(GIB)).unwrap();
+    let v2 = V2Group::twin_of(&cg).unwrap();
+    let d = Daemon::start(&format!(
+        "ro.lmk.memcg_domain={}\nro.lmk.debug=true\nro.lmk.psi_partial_stall_ms=35\n{mode_props}",
+        cg.path.display()
+    ));
+    assert!(d.wait_log("Memory domain: memcg"), "{}", d.log_text());
+    let mut c = d.client();
+    let groups = [cg.path.as_path(), v2.path.as_path()];
+    let mut apps = Vec::new();
+    for (i, &adj) in LADDER.iter().enumerate() {
+        let a = App::start(&["--anon", "56"], &groups);
+        c.register(a.pid(), 10_000 + i as i32, adj, PROC_TYPE_APP).unwrap();
+        apps.push((a, adj));
+    }
+    // A perceptible-low app re-reading a 48 MiB file it wrote (its page cache is charged here).
+    let file = d.dir.path().join("data");
+    let reader = App::start_after(
+        &format!("dd if=/dev/zero of={} bs=1M count=48 status=none", file.display()),
+        &["--file", file.to_str().unwrap(), "--reread"],
+        &groups,
+    );
+    c.register(reader.pid(), 10_100, 250, PROC_TYPE_APP).unwrap();
+    // The foreground app grows until the group cannot hold everything: 9 × 56 MiB of apps and
+    // 560 MiB of foreground are more than 1 GiB even without any page cache, so without kills
+    // the kernel's OOM killer would have to fire.
+    let fg = App::start(&["--anon", "16", "--grow", "16", "--max", "560"], &groups);
+    c.register(fg.pid(), 10_200, 0, PROC_TYPE_APP).unwrap();
+    let end = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < end && fg.exists() && rss_mib(fg.pid()) < 555 {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Pressure is over once the foreground stops growing: kills must stop.
+    std::thread::sleep(Duration::from_secs(4));
+    let settled = c.kill_history().unwrap().len();
+    std::thread::sleep(Duration::from_secs(4));
+    let kills = c.kill_history().unwrap();
+    assert_eq!(kills.len(), settled, "kills went on after the pressure was gone: {kills:#?}");
+    let killed: Vec<i32> = kills.iter().map(|k| k.pid).collect();
+    let mut unexplained = Vec::new();
+    for (a, _) in &apps {
+        if !a.exists() && !killed.contains(&a.pid()) {
+            unexplained.push(a.pid());
+        }
+    }
+    Some(Outcome {
+        foreground_alive: fg.exists() && !killed.contains(&fg.pid()),
+        oom_kills: memcg_oom_kills(&cg),
+        unexplained_deaths: unexplained,
+        kills,
+        log: d.log_text(),
+    })
+}
+
+fn check(o: &Outcome) {
+    let adjs: Vec<i32> = o.kills.iter().map(|k| k.adj).collect();
+    assert!(!o.kills.is_empty(), "no kill at all; log:\n{}", o.log);
+    assert_eq!(adjs[0], 999, "the first victim is the least important: {adjs:?}");
+    assert!(adjs.windows(2).all(|w| w[0] >= w[1]), "kills in adj order from 999 down: {adjs:?}");
+    assert!(o.foreground_alive, "the foreground app (adj 0) survived: {adjs:?}");
+    assert!(adjs.iter().all(|&a| a > 0), "{adjs:?}");
+    assert_eq!(o.oom_kills, 0, "the memory cgroup's own OOM killer fired; log:\n{}", o.log);
+    assert!(
+        o.unexplained_deaths.is_empty(),
+        "apps died without an lmkd kill: {:?}",
+        o.unexplained_deaths
+    );
+}
+
+#[test]
+fn psi_mode_kills_in_adj_order_and_stops_when_pressure_is_gone() {
+    let Some(o) = foreground_growth("") else { return };
+    assert!(o.log.contains("Using psi monitors for memory pressure detection"));
+    assert!(o.log.contains("with 2000 ms windows"), "the 1 s window falls back to 2 s here");
+    check(&o);
+    assert!(o.kills.iter().all(|k| k.reason >= 0), "the new strategy gives every kill a reason");
+}
+
+#[test]
+fn vmpressure_mode_kills_in_adj_order_and_stops_when_pressure_is_gone() {
+    let Some(o) = foreground_growth("ro.lmk.use_psi=false\n") else { return };
+    assert!(o.log.contains("Using vmpressure for memory pressure detection"));
+    check(&o);
+    assert!(o.kills.iter().all(|k| k.reason == -1), "the old strategy kills without a reason");
+}
