@@ -39,10 +39,15 @@ fn foreground_growth(mode_props: &str) -> Option<Outcome> {
     }
     let cg = Memcg::create("e2e", Some(GIB)).unwrap();
     let v2 = V2Group::twin_of(&cg).unwrap();
-    let d = Daemon::start(&format!(
-        "ro.lmk.memcg_domain={}\nro.lmk.debug=true\nro.lmk.psi_partial_stall_ms=35\n{mode_props}",
-        cg.path.display()
-    ));
+    let trace_dir = TempDir::new("trace");
+    let trace = trace_dir.path().join("decisions.trace");
+    let d = Daemon::start_with(
+        &format!(
+            "ro.lmk.memcg_domain={}\nro.lmk.debug=true\nro.lmk.psi_partial_stall_ms=35\n{mode_props}",
+            cg.path.display()
+        ),
+        &["--record", trace.to_str().unwrap()],
+    );
     assert!(d.wait_log("Memory domain: memcg"), "{}", d.log_text());
     let mut c = d.client();
     let groups = [cg.path.as_path(), v2.path.as_path()];
@@ -82,6 +87,7 @@ fn foreground_growth(mode_props: &str) -> Option<Outcome> {
             unexplained.push(a.pid());
         }
     }
+    check_replay(&std::fs::read_to_string(&trace).unwrap(), kills.len());
     Some(Outcome {
         foreground_alive: fg.exists() && !killed.contains(&fg.pid()),
         oom_kills: memcg_oom_kills(&cg),
@@ -89,6 +95,20 @@ fn foreground_growth(mode_props: &str) -> Option<Outcome> {
         kills,
         log: d.log_text(),
     })
+}
+
+/// The recorded trace replays to the decisions the daemon took.
+fn check_replay(trace: &str, kills: usize) {
+    let decided: Vec<(u64, String)> = trace
+        .lines()
+        .filter_map(|l| l.strip_prefix("decision t="))
+        .filter_map(|l| l.split_once(' ').map(|(t, d)| (t.parse().unwrap(), d.to_owned())))
+        .collect();
+    assert!(decided.len() >= kills, "every kill was decided in the trace ({} < {kills})", decided.len());
+    let replayed = lmkd::policy::trace::replay(trace).expect("the recorded trace parses");
+    let replayed_kills: Vec<(u64, String)> =
+        replayed.into_iter().filter(|r| r.decision.starts_with("kill")).map(|r| (r.t, r.decision)).collect();
+    assert_eq!(replayed_kills, decided, "the replay decides what the daemon decided, in order");
 }
 
 fn check(o: &Outcome) {
