@@ -2,7 +2,8 @@
 //! how long it takes from a pressure event's wake-up to the SIGKILL.
 //!
 //! Run with `cargo bench --bench pressure` (`-- --quick` for a short run; the latency part
-//! needs root, cgroup v1 memory, and `lmkctl` beside `lmkd`).
+//! needs root, cgroup v1 memory, and `lmkctl` beside `lmkd`). `LMKD_BENCH_PROPS` adds
+//! properties to the latency daemon (`;`-separated), e.g. `ro.lmk.reaper_threads=0`.
 //!
 //! * Snapshot: `Domain::snapshot` (meminfo + vmstat + memory PSI, `pread` on kept-open files
 //!   and allocation-free parsing) and `Domain::watermarks` (zoneinfo), in batches; median.
@@ -160,8 +161,9 @@ fn wake_to_kill(dir: &Path, kills_wanted: usize) {
         dir,
         "latency",
         &format!(
-            "ro.lmk.memcg_domain={}\nro.lmk.use_psi=false\nro.lmk.use_minfree_levels=true\nro.lmk.kill_timeout_ms=0\nro.lmk.kill_history_size=4096\n",
-            cg.display()
+            "ro.lmk.memcg_domain={}\nro.lmk.use_psi=false\nro.lmk.use_minfree_levels=true\nro.lmk.kill_timeout_ms=0\nro.lmk.kill_history_size=4096\n{}\n",
+            cg.display(),
+            std::env::var("LMKD_BENCH_PROPS").unwrap_or_default().replace(';', "\n")
         ),
     );
     let mut c = Client::connect(&d.socket).unwrap();

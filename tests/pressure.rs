@@ -104,10 +104,17 @@ fn check_replay(trace: &str, kills: usize) {
         .filter_map(|l| l.strip_prefix("decision t="))
         .filter_map(|l| l.split_once(' ').map(|(t, d)| (t.parse().unwrap(), d.to_owned())))
         .collect();
-    assert!(decided.len() >= kills, "every kill was decided in the trace ({} < {kills})", decided.len());
+    assert!(
+        decided.len() >= kills,
+        "every kill was decided in the trace ({} < {kills})",
+        decided.len()
+    );
     let replayed = lmkd::policy::trace::replay(trace).expect("the recorded trace parses");
-    let replayed_kills: Vec<(u64, String)> =
-        replayed.into_iter().filter(|r| r.decision.starts_with("kill")).map(|r| (r.t, r.decision)).collect();
+    let replayed_kills: Vec<(u64, String)> = replayed
+        .into_iter()
+        .filter(|r| r.decision.starts_with("kill"))
+        .map(|r| (r.t, r.decision))
+        .collect();
     assert_eq!(replayed_kills, decided, "the replay decides what the daemon decided, in order");
 }
 

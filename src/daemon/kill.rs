@@ -111,37 +111,38 @@ impl Daemon {
                 return Err(KillError::Gone);
             }
         };
-        let free_before = self.reaper.free_kb();
         let rec = self.procs.remove(id, &mut self.poller).expect("looked up above");
         let Some(pidfd) = rec.pidfd else { return Err(KillError::Gone) };
-        let killed_at = Instant::now();
         let seq = self.kill_seq + 1;
-        // An idle worker sends SIGKILL and reaps at once; otherwise the signal goes out from
-        // here and the reap waits in the pool's queue.
         let dup = rustix::io::fcntl_dupfd_cloexec(&pidfd, 0).ok();
         let mut confirmed = false;
         let mut reap = false;
-        if let Some(dup) = dup {
-            match self.reaper.submit_kill(ReapJob {
-                seq,
-                pid: victim.pid,
-                pidfd: dup,
-                signalled_at: None,
-            }) {
-                Ok(()) => reap = true,
-                Err(job) => {
-                    self.signal(&pidfd, victim.pid)?;
-                    confirmed = true;
-                    reap = self
-                        .reaper
-                        .submit_reap(ReapJob { signalled_at: Some(killed_at), ..job })
-                        .is_ok();
+        let mut killed_at = Instant::now();
+        // SIGKILL goes out from here, at once: the main thread runs SCHED_FIFO and never waits
+        // for a worker to be scheduled (the kill's latency is the loop's alone). A worker then
+        // reaps. Only a kernel with the kill-and-reap flag has the worker send the signal, as
+        // part of its process_mrelease call.
+        let worker_kills = self.reaper.kills_in_worker();
+        let mut job = dup.map(|fd| ReapJob { seq, pid: victim.pid, pidfd: fd, signalled_at: None });
+        if worker_kills {
+            if let Some(j) = job.take() {
+                match self.reaper.submit_kill(j) {
+                    Ok(()) => reap = true,
+                    Err(j) => job = Some(j),
                 }
             }
-        } else {
+        }
+        if !reap {
+            killed_at = Instant::now();
             self.signal(&pidfd, victim.pid)?;
             confirmed = true;
+            if let Some(j) = job {
+                reap =
+                    self.reaper.submit_reap(ReapJob { signalled_at: Some(killed_at), ..j }).is_ok();
+            }
         }
+        // Read after the signal so as not to delay it; the victim has hardly begun to exit.
+        let free_before = self.reaper.free_kb();
         self.kill_seq = seq;
         self.procs.registry_mut().count_kill(victim.adj);
         report::log_kill(&victim, ctx);
