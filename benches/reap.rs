@@ -21,7 +21,8 @@
 //! A starved victim first allocates its memory, then drops to `SCHED_IDLE`, then the busy
 //! loops start; they stop right after the measurement.
 //!
-//! Results go to stdout as a Markdown table (medians, min–max in brackets).
+//! Results go to stdout as a Markdown table (medians, min–max in brackets). `--reps N`,
+//! `--size 256|1000` and `--state running|frozen|starved` narrow a run down.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -257,7 +258,12 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
-    let reps = if quick { 1 } else { 5 };
+    let args: Vec<String> = std::env::args().collect();
+    let arg =
+        |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let reps = arg("--reps").and_then(|v| v.parse().ok()).unwrap_or(if quick { 1 } else { 5 });
+    let only_state = arg("--state");
+    let only_size: Option<u64> = arg("--size").and_then(|v| v.parse().ok());
     let root = fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
@@ -276,8 +282,16 @@ fn main() {
     println!("| victim | state | (a) SIGKILL + wait | (b) lmkd pipeline | (c) bare process_mrelease | (b) ≤ 1.2×(c)+1 ms |");
     println!("|---|---|---:|---:|---:|:---:|");
     let mut n = 0;
-    for size in [256u64, 1000] {
+    for size in [256u64, 1000].into_iter().filter(|s| only_size.is_none_or(|o| o == *s)) {
         for state in [State::Running, State::Frozen, State::Starved] {
+            let name = match state {
+                State::Running => "running",
+                State::Frozen => "frozen",
+                State::Starved => "starved",
+            };
+            if only_state.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
             let mut cells = Vec::new();
             let mut medians = Vec::new();
             for method in [Method::SigkillWait, Method::Daemon, Method::Mrelease] {

@@ -483,3 +483,28 @@ fn with_every_reaper_busy_kills_still_happen_and_are_reaped_later() {
     }
     fz.thaw();
 }
+
+#[test]
+fn a_victim_that_would_exit_slowly_is_signalled_and_reaped_by_a_worker() {
+    if !require(kill_test_host(), "root, cgroup v1 memory and freezer") {
+        return;
+    }
+    let d = Daemon::start("ro.lmk.debug=true\n");
+    let mut c = d.client();
+    let cg = Memcg::create("slow", Some(GIB)).unwrap();
+    let app = App::start(&["--anon", "128", "--sched-idle", "--spin"], &[&cg.path]);
+    c.register(app.pid(), 10_700, 900, PROC_TYPE_APP).unwrap();
+    // The reply waits for the worker's signal (the requester still learns it was delivered).
+    assert_eq!(c.kill(app.pid(), 10_700, 0).unwrap(), KILL_SENT);
+    let rec = finished(&mut c, app.pid());
+    assert!(
+        matches!(rec.outcome, Some(ReapOutcome::Reaped | ReapOutcome::AlreadyExited)),
+        "{rec:?}"
+    );
+    assert!(usage(&cg) < 32 * MIB, "{} MiB left", usage(&cg) / MIB);
+    assert!(d.wait_log(&format!(
+        "Kill '{}' ({}), uid 10700",
+        &lmkctl_bin()[..lmkctl_bin().len().min(127)],
+        app.pid()
+    )));
+}

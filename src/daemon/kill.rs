@@ -120,9 +120,11 @@ impl Daemon {
         let mut killed_at = Instant::now();
         // SIGKILL goes out from here, at once: the main thread runs SCHED_FIFO and never waits
         // for a worker to be scheduled (the kill's latency is the loop's alone). A worker then
-        // reaps. Only a kernel with the kill-and-reap flag has the worker send the signal, as
-        // part of its process_mrelease call.
-        let worker_kills = self.reaper.kills_in_worker();
+        // reaps. A victim that would exit slowly is left to an idle worker to signal and reap in
+        // one go, so that it cannot start its own slow teardown in between (see `reaper`); so is
+        // every victim on a kernel with the kill-and-reap flag.
+        let worker_kills =
+            self.reaper.enabled() && (self.reaper.kills_in_worker() || victim.slow_exit);
         let mut job = dup.map(|fd| ReapJob { seq, pid: victim.pid, pidfd: fd, signalled_at: None });
         if worker_kills {
             if let Some(j) = job.take() {

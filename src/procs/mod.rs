@@ -422,13 +422,15 @@ pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
     }
     let name = crate::protocol::StatName::new(name);
     let mut sbuf = [0u8; 1024];
-    let faults =
-        procfs::read_proc_file(pid, "stat", &mut sbuf).ok().and_then(procfs::parse_stat).map(|s| {
-            let hz = rustix::param::clock_ticks_per_second().max(1);
-            let start_ns = s.starttime.saturating_mul(1_000_000_000) / hz;
-            let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-            (i(s.minflt), i(s.majflt), i(start_ns))
-        });
+    let stat = procfs::read_proc_file(pid, "stat", &mut sbuf).ok().and_then(procfs::parse_stat);
+    let faults = stat.map(|s| {
+        let hz = rustix::param::clock_ticks_per_second().max(1);
+        let start_ns = s.starttime.saturating_mul(1_000_000_000) / hz;
+        let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        (i(s.minflt), i(s.majflt), i(start_ns))
+    });
+    let slow_exit = stat
+        .is_some_and(|s| s.nice > 0 || s.policy == sys::SCHED_IDLE || s.policy == sys::SCHED_BATCH);
     if dead() {
         return Err(VictimError::Gone);
     }
@@ -440,6 +442,7 @@ pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
         rss_kb,
         swap_kb: st.vm_swap_kb.unwrap_or(0),
         faults,
+        slow_exit,
     })
 }
 

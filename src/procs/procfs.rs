@@ -146,31 +146,48 @@ pub fn read_cmdline_name(pid: i32, buf: &mut [u8]) -> io::Result<&[u8]> {
     Ok(&raw[..end])
 }
 
-/// The fields of `/proc/<pid>/stat` the kill statistics use.
+/// The fields of `/proc/<pid>/stat` the kill statistics and the kill path use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stat {
     /// Minor faults (field 10).
     pub minflt: u64,
     /// Major faults (field 12).
     pub majflt: u64,
+    /// Nice value (field 19).
+    pub nice: i32,
     /// Start time after boot in clock ticks (field 22).
     pub starttime: u64,
+    /// Scheduling policy (field 41; absent before 2.6.22: 0).
+    pub policy: i32,
 }
 
 /// Parses `/proc/<pid>/stat`. The command name (field 2) may contain spaces and parentheses,
 /// so fields are counted from the last `)`.
 pub fn parse_stat(buf: &[u8]) -> Option<Stat> {
     let close = buf.iter().rposition(|&b| b == b')')?;
-    let mut fields = buf[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty());
-    // After the name: field 3 (state) is index 0, so field N is index N - 3.
-    let mut nth = |skip: usize| -> Option<u64> {
-        let f = fields.nth(skip)?;
-        std::str::from_utf8(f).ok()?.parse().ok()
-    };
-    let minflt = nth(7)?; // field 10
-    let majflt = nth(1)?; // field 12
-    let starttime = nth(9)?; // field 22
-    Some(Stat { minflt, majflt, starttime })
+    let mut st = Stat::default();
+    let mut seen_start = false;
+    // After the name, field 3 (state) has index 0: field N has index N - 3.
+    for (i, f) in
+        buf[close + 1..].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).enumerate()
+    {
+        let text = std::str::from_utf8(f).ok()?;
+        match i + 3 {
+            10 => st.minflt = text.parse().ok()?,
+            12 => st.majflt = text.parse().ok()?,
+            19 => st.nice = text.parse().ok()?,
+            22 => {
+                st.starttime = text.parse().ok()?;
+                seen_start = true;
+            }
+            41 => {
+                st.policy = text.parse().ok()?;
+                break;
+            }
+            _ => {}
+        }
+    }
+    seen_start.then_some(st)
 }
 
 #[cfg(test)]
@@ -218,7 +235,13 @@ mod tests {
     #[test]
     fn stat_fields_survive_odd_names() {
         let line = b"1234 (my) app (x)) S 1 1234 1234 0 -1 4194560 5001 0 7 0 10 20 0 0 20 0 3 0 98765 1000000 250 18446744073709551615\n";
-        assert_eq!(parse_stat(line), Some(Stat { minflt: 5001, majflt: 7, starttime: 98765 }));
+        assert_eq!(
+            parse_stat(line),
+            Some(Stat { minflt: 5001, majflt: 7, nice: 0, starttime: 98765, policy: 0 })
+        );
+        let idle = b"7 (x) R 1 7 7 0 -1 4194560 1 0 2 0 0 0 0 0 39 19 1 0 55 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 5 0 0 0\n";
+        let st = parse_stat(idle).unwrap();
+        assert_eq!((st.nice, st.policy, st.starttime), (19, 5, 55));
         assert_eq!(parse_stat(b"1 (init) S 1"), None);
         assert_eq!(parse_stat(b""), None);
         let me = i32::try_from(std::process::id()).unwrap();

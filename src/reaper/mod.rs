@@ -12,8 +12,11 @@
 //!
 //! A victim that was running often leaves its address space on its own before the reaper
 //! gets to it (`ESRCH`); the worker then waits (bounded) for its exit to finish, so that a
-//! report always means "the memory is back". `ESRCH` and `EINVAL` are normal races and only
-//! counted; `EAGAIN` is retried a bounded number of times.
+//! report always means "the memory is back". For such a victim that is fine: it exits at full
+//! speed. A victim that would tear itself down slowly — `SCHED_IDLE` or `SCHED_BATCH`, or a
+//! positive nice value — must not get that chance, so for it an idle worker sends the signal
+//! itself and reaps in the same breath, as AOSP does for every victim. `ESRCH` and `EINVAL`
+//! are normal races and only counted; `EAGAIN` is retried a bounded number of times.
 //!
 //! Results come back through a queue and an eventfd the event loop watches; the loop never
 //! waits for a worker. When every worker is busy the reap waits in a bounded queue (newest
@@ -329,9 +332,9 @@ impl Reaper {
         self.shared.free.free_kb()
     }
 
-    /// With the kill-and-reap flag: hands a victim that was not signalled yet to an idle
-    /// worker, which kills and reaps it in one call. `Err` gives the job back when no worker is
-    /// idle (or there is no pool): the caller then sends SIGKILL itself and may
+    /// Hands a victim that was not signalled yet to an idle worker, which sends SIGKILL and
+    /// reaps at once (in one call with the kill-and-reap flag). `Err` gives the job back when no
+    /// worker is idle (or there is no pool): the caller then sends SIGKILL itself and may
     /// [`Reaper::submit_reap`] it.
     pub fn submit_kill(&self, job: ReapJob) -> Result<(), ReapJob> {
         if !self.enabled() {
@@ -436,11 +439,32 @@ fn report(shared: &Shared, r: WorkerReport) {
 }
 
 fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
-    // Without a signal time the job came through `submit_kill`: the kill-and-reap flag sends
-    // the signal as part of the call.
-    let (flags, signalled_at) = match job.signalled_at {
-        Some(t) => (0, t),
-        None => (sys::PROCESS_MRELEASE_REAP_KILL, Instant::now()),
+    // Without a signal time the job came through `submit_kill`: the worker sends the signal,
+    // through the kill-and-reap flag where the kernel has one, else right before the reap.
+    let mut flags = 0;
+    let signalled_at = match job.signalled_at {
+        Some(t) => t,
+        None if shared.reap_kill_flag => {
+            flags = sys::PROCESS_MRELEASE_REAP_KILL;
+            Instant::now()
+        }
+        None => {
+            let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
+            let at = Instant::now();
+            let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
+            report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at });
+            if let Err(errno) = result {
+                return ReapResult {
+                    seq: job.seq,
+                    pid: job.pid,
+                    outcome: ReapOutcome::KillFailed(errno),
+                    kill_to_reaped: Duration::ZERO,
+                    cpu: -1,
+                    free_after_kb: None,
+                };
+            }
+            at
+        }
     };
     let mut outcome = ReapOutcome::Failed(libc::EAGAIN);
     for _ in 0..=MRELEASE_RETRIES {
