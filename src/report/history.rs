@@ -308,7 +308,7 @@ mod tests {
             name: StatName::new(b"com.example"),
             rss_kb: 5000,
             swap_kb: 7,
-            faults: None,
+            ..Victim::default()
         };
         let ctx = KillContext {
             reason: KillReason::LowMem,
