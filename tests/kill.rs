@@ -329,9 +329,9 @@ fn reapers_run_on_the_cpus_they_were_given() {
         let stat = fs::read_to_string(format!("/proc/{}/task/{tid}/stat", d.child.id())).unwrap();
         let after = &stat[stat.rfind(')').unwrap() + 2..];
         let fields: Vec<&str> = after.split_whitespace().collect();
-        // Field 19 (nice) is index 16 after the name; field 41 (policy) index 38.
-        assert_eq!(fields[16], "-20", "{name} nice");
-        assert_eq!(fields[38], "0", "{name} runs SCHED_OTHER");
+        // Field 19 (nice) is index 16 after the name; 40 (rt_priority) 37; 41 (policy) 38.
+        assert_eq!(fields[16], "-20", "{name} nice (for the reaping, at SCHED_OTHER)");
+        assert_eq!((fields[38], fields[37]), ("1", "2"), "{name} waits at SCHED_FIFO priority 2");
     }
     // Unset on this machine (all CPUs alike): not pinned, and said once.
     let d = Daemon::start("");

@@ -118,13 +118,9 @@ impl Daemon {
         let mut confirmed = false;
         let mut reap = false;
         let mut killed_at = Instant::now();
-        // SIGKILL goes out from here, at once: the main thread runs SCHED_FIFO and never waits
-        // for a worker to be scheduled (the kill's latency is the loop's alone). A worker then
-        // reaps. A victim that would exit slowly is left to an idle worker to signal and reap in
-        // one go, so that it cannot start its own slow teardown in between (see `reaper`); so is
-        // every victim on a kernel with the kill-and-reap flag.
-        let worker_kills =
-            self.reaper.enabled() && (self.reaper.kills_in_worker() || victim.slow_exit);
+        // An idle worker signals and reaps in one go (see `reaper`); without one the signal goes
+        // out from here and the reap waits in the pool's queue.
+        let worker_kills = self.reaper.enabled();
         let mut job = dup.map(|fd| ReapJob { seq, pid: victim.pid, pidfd: fd, signalled_at: None });
         if worker_kills {
             if let Some(j) = job.take() {

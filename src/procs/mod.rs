@@ -429,8 +429,6 @@ pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
         let i = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         (i(s.minflt), i(s.majflt), i(start_ns))
     });
-    let slow_exit = stat
-        .is_some_and(|s| s.nice > 0 || s.policy == sys::SCHED_IDLE || s.policy == sys::SCHED_BATCH);
     if dead() {
         return Err(VictimError::Gone);
     }
@@ -442,7 +440,6 @@ pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
         rss_kb,
         swap_kb: st.vm_swap_kb.unwrap_or(0),
         faults,
-        slow_exit,
     })
 }
 

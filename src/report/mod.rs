@@ -101,9 +101,6 @@ pub struct Victim {
     /// Minor faults, major faults and start time (ns since boot), when `/proc/<pid>/stat` was
     /// readable.
     pub faults: Option<(i64, i64, i64)>,
-    /// It would exit slowly on its own (`SCHED_IDLE`/`SCHED_BATCH` or positive nice): the
-    /// reaper should signal it and reap at once.
-    pub slow_exit: bool,
 }
 
 /// The decision behind a kill.
