@@ -11,7 +11,7 @@ use super::Daemon;
 use crate::event::Token;
 use crate::procs::{self, RecordId, VictimError};
 use crate::protocol::{LMKD_REPLY_MAX_SIZE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT};
-use crate::reaper::{ReapJob, ReapOutcome, ReapResult, WorkerReport};
+use crate::reaper::{ReapJob, ReapOutcome, ReapResult, WorkerReport, HANDOFF_BUDGET};
 use crate::report::{self, KillContext, KillRecord};
 use crate::sys;
 
@@ -59,8 +59,6 @@ impl InFlightKills {
 pub struct KillSent {
     /// Its sequence number.
     pub seq: u64,
-    /// SIGKILL was already delivered (by the main thread); otherwise a worker reports it.
-    pub confirmed: bool,
 }
 
 /// Why a kill did not happen.
@@ -115,25 +113,31 @@ impl Daemon {
         let Some(pidfd) = rec.pidfd else { return Err(KillError::Gone) };
         let seq = self.kill_seq + 1;
         let dup = rustix::io::fcntl_dupfd_cloexec(&pidfd, 0).ok();
-        let mut confirmed = false;
         let mut reap = false;
-        let mut killed_at = Instant::now();
+        let killed_at;
         // An idle worker signals and reaps in one go (see `reaper`); without one the signal goes
         // out from here and the reap waits in the pool's queue.
         let worker_kills = self.reaper.enabled();
         let mut job = dup.map(|fd| ReapJob { seq, pid: victim.pid, pidfd: fd, signalled_at: None });
+        let mut worker_signalled = false;
         if worker_kills {
             if let Some(j) = job.take() {
                 match self.reaper.submit_kill(j) {
-                    Ok(()) => reap = true,
+                    Ok(()) => {
+                        reap = true;
+                        worker_signalled = self.reaper.wait_signalled(seq, HANDOFF_BUDGET);
+                    }
                     Err(j) => job = Some(j),
                 }
             }
         }
-        if !reap {
+        if worker_signalled {
+            killed_at = Instant::now();
+        } else {
+            // No worker was idle, or it did not deliver the signal within the budget: send it
+            // from here (after a handover the worker's own signal, if it comes, is harmless).
             killed_at = Instant::now();
             self.signal(&pidfd, victim.pid)?;
-            confirmed = true;
             if let Some(j) = job {
                 reap =
                     self.reaper.submit_reap(ReapJob { signalled_at: Some(killed_at), ..j }).is_ok();
@@ -150,7 +154,8 @@ impl Daemon {
             record.outcome = Some(ReapOutcome::NotReaped);
         }
         let wake_at = pressure.then_some(self.wake_at);
-        if let (Some(w), true) = (wake_at, confirmed) {
+        // A worker's signal time arrives with its report (`on_signalled`).
+        if let (Some(w), false) = (wake_at, worker_signalled) {
             record.wake_to_kill_us =
                 i64::try_from(killed_at.saturating_duration_since(w).as_micros())
                     .unwrap_or(i64::MAX);
@@ -164,7 +169,7 @@ impl Daemon {
             self.server.broadcast(LMK_ASYNC_EVENT_STAT, &buf[..n], now);
         }
         self.track(InFlight { seq, pid: victim.pid, pidfd, killed_at, pressure, wake_at });
-        Ok(KillSent { seq, confirmed })
+        Ok(KillSent { seq })
     }
 
     /// SIGKILL from the main thread, through the pidfd.
@@ -258,8 +263,8 @@ impl Daemon {
         self.reaper.take_reports(&mut reports);
         for r in reports.drain(..) {
             match r {
-                WorkerReport::Signalled { seq, pid, result, at } => {
-                    self.on_signalled(seq, pid, result, at)
+                WorkerReport::Signalled { seq, result, at, .. } => {
+                    self.on_signalled(seq, result, at)
                 }
                 WorkerReport::Reaped(r) => self.on_reaped(&r),
             }
@@ -267,28 +272,18 @@ impl Daemon {
         self.reap_reports = reports;
     }
 
-    fn on_signalled(&mut self, seq: u64, pid: i32, result: Result<(), i32>, at: Instant) {
+    fn on_signalled(&mut self, seq: u64, result: Result<(), i32>, at: Instant) {
+        // A failed worker signal needs nothing here: the loop sent SIGKILL itself when the
+        // worker did not deliver it in time.
+        if result.is_err() {
+            return;
+        }
         let wake_at =
             self.kills.slots.iter().flatten().find(|k| k.seq == seq).and_then(|k| k.wake_at);
         if let (Some(w), Some(rec)) = (wake_at, self.history.get_mut(seq)) {
             rec.wake_to_kill_us =
                 i64::try_from(at.saturating_duration_since(w).as_micros()).unwrap_or(i64::MAX);
         }
-        if let Err(errno) = result {
-            error!("kill({pid}): errno={errno}");
-            if let Some(rec) = self.history.get_mut(seq) {
-                rec.outcome = Some(ReapOutcome::KillFailed(errno));
-            }
-            // Nothing to wait for.
-            if let Some(i) =
-                self.kills.slots.iter().position(|k| k.as_ref().is_some_and(|k| k.seq == seq))
-            {
-                if let Some(k) = self.kills.slots[i].take() {
-                    let _ = self.poller.delete(&k.pidfd);
-                }
-            }
-        }
-        self.answer_kill_request(seq, result);
     }
 
     fn on_reaped(&mut self, r: &ReapResult) {
@@ -308,7 +303,14 @@ impl Daemon {
             ReapOutcome::Failed(errno) => {
                 error!("process_mrelease {} failed: {}", r.pid, report::strerror(errno));
             }
-            ReapOutcome::KillFailed(_) | ReapOutcome::NotReaped => return,
+            ReapOutcome::KillFailed(_) => {
+                // The loop sent the signal instead; nothing was reaped.
+                if let Some(rec) = self.history.get_mut(r.seq) {
+                    rec.outcome = Some(ReapOutcome::NotReaped);
+                }
+                return;
+            }
+            ReapOutcome::NotReaped => return,
         }
         if let Some(rec) = self.history.get_mut(r.seq) {
             rec.outcome = Some(r.outcome);

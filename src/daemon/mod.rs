@@ -87,9 +87,6 @@ pub struct Daemon {
     trace: Option<std::fs::File>,
     /// When the loop last woke up (the start of the current dispatch).
     wake_at: Instant,
-    /// `LMK_EXT_KILL` replies waiting for a worker to confirm the signal:
-    /// (seq, slot, connection id, pid).
-    kill_replies: Vec<(u64, usize, u64, i32)>,
     started: Instant,
 }
 
@@ -175,7 +172,6 @@ impl Daemon {
             usage_files: None,
             trace,
             wake_at: Instant::now(),
-            kill_replies: Vec::with_capacity(kill::MAX_IN_FLIGHT),
             started: Instant::now(),
         };
         d.open_usage_files();
@@ -394,18 +390,11 @@ impl Daemon {
                 }
             }
             ExtCommand::Kill { pid, uid, reason } => {
-                match self.on_ext_kill(creds, pid, uid, reason) {
-                    Ok(KillSent { seq, confirmed: false }) => {
-                        // A worker sends the signal; answer when it says it did.
-                        if self.kill_replies.len() == self.kill_replies.capacity() {
-                            self.kill_replies.remove(0);
-                        }
-                        let conn = self.server.conn(slot).map_or(0, |c| c.id);
-                        self.kill_replies.push((seq, slot, conn, pid));
-                    }
-                    Ok(KillSent { confirmed: true, .. }) => self.reply_kill(slot, pid, KILL_SENT),
-                    Err(code) => self.reply_kill(slot, pid, code),
-                }
+                let code = match self.on_ext_kill(creds, pid, uid, reason) {
+                    Ok(_) => KILL_SENT,
+                    Err(code) => code,
+                };
+                self.reply_kill(slot, pid, code);
             }
         }
     }
@@ -416,21 +405,6 @@ impl Daemon {
             reply[i * 4..i * 4 + 4].copy_from_slice(&w.to_be_bytes());
         }
         self.reply(slot, &reply);
-    }
-
-    /// A worker reported the signal of kill `seq`: answer its requester, if any.
-    fn answer_kill_request(&mut self, seq: u64, result: Result<(), i32>) {
-        let Some(i) = self.kill_replies.iter().position(|&(s, ..)| s == seq) else { return };
-        let (_, slot, conn, pid) = self.kill_replies.swap_remove(i);
-        if self.server.conn(slot).map(|c| c.id) != Some(conn) {
-            return; // The requester left; the slot may belong to someone else now.
-        }
-        let code = match result {
-            Ok(()) => KILL_SENT,
-            Err(libc::ESRCH) => KILL_GONE,
-            Err(_) => KILL_FAILED,
-        };
-        self.reply_kill(slot, pid, code);
     }
 
     /// `LMK_EXT_KILL`: only the client that registered a process may ask for its kill. A record

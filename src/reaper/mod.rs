@@ -12,11 +12,13 @@
 //! only find `ESRCH` while the victim frees its memory at its own (possibly starved) pace.
 //!
 //! So that handing a kill over costs no latency, workers wait at `SCHED_FIFO` priority 2 (above
-//! the main thread's 1): a handed-over kill wakes one within microseconds even on a loaded
-//! machine. The worker sends the signal at that priority and drops to `SCHED_OTHER` at
-//! `ro.lmk.reaper_nice` before reaping; the reaping never runs real-time. AOSP's workers wait
-//! `SCHED_OTHER`; measured here that put up to 1.6 ms (p99) between the decision and the
-//! signal.
+//! the main thread's 1) and send the signal at that priority, dropping to `SCHED_OTHER` at
+//! `ro.lmk.reaper_nice` before reaping; the reaping never runs real-time. The loop spins for at
+//! most [`HANDOFF_BUDGET`] until the worker has signalled, and sends SIGKILL itself when it has
+//! not (a second SIGKILL is harmless): the kill's latency is bounded by the loop's own work plus
+//! that budget, whatever the scheduler does with the worker. AOSP's workers wait
+//! `SCHED_OTHER` and the loop does not wait: measured here that put up to 1.6 ms (p99) between
+//! the decision and the signal.
 //!
 //! `ESRCH` (a victim that left its address space first: the worker then waits, bounded, for its
 //! exit to finish, so that a report always means "the memory is back") and `EINVAL` are normal
@@ -51,6 +53,10 @@ use placement::Placement;
 /// How long a worker waits for a victim that won the race to its own exit (`ESRCH`) to
 /// finish it, so that its report still means "the memory is back".
 const EXIT_WAIT: Timespec = Timespec { tv_sec: 0, tv_nsec: 500_000_000 };
+
+/// How long the loop waits for a worker to deliver a handed-over SIGKILL before sending it
+/// itself (the worker's wake-up is tens of µs in the median, but its tail reached 1.5 ms).
+pub const HANDOFF_BUDGET: Duration = Duration::from_micros(150);
 
 /// The `SCHED_FIFO` priority a worker waits at (above the main thread's 1, so that a kill handed
 /// over preempts the loop's bookkeeping).
@@ -215,7 +221,12 @@ struct Shared {
     reaped: AtomicU64,
     races: AtomicU64,
     failures: AtomicU64,
+    /// `signalled[seq % SIGNAL_SLOTS] == seq` once a worker delivered kill `seq`'s SIGKILL.
+    signalled: [AtomicU64; SIGNAL_SLOTS],
 }
+
+/// Slots of the signal handshake between the loop and the workers.
+const SIGNAL_SLOTS: usize = 64;
 
 /// Counters of the pool's work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -265,6 +276,7 @@ impl Reaper {
             reaped: AtomicU64::new(0),
             races: AtomicU64::new(0),
             failures: AtomicU64::new(0),
+            signalled: std::array::from_fn(|_| AtomicU64::new(0)),
         });
         let mut r = Reaper { shared, workers: Vec::new(), config, support };
         if !support.available {
@@ -356,6 +368,22 @@ impl Reaper {
         drop(q);
         self.shared.wake.notify_one();
         Ok(())
+    }
+
+    /// Spins up to `budget` for a worker to deliver the SIGKILL of kill `seq` (handed over with
+    /// [`Reaper::submit_kill`]); `false` when it did not (the caller then sends it itself).
+    pub fn wait_signalled(&self, seq: u64, budget: Duration) -> bool {
+        let slot = &self.shared.signalled[(seq % SIGNAL_SLOTS as u64) as usize];
+        let end = Instant::now() + budget;
+        loop {
+            if slot.load(Ordering::Acquire) == seq {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            std::hint::spin_loop();
+        }
     }
 
     /// Queues a victim that was already sent SIGKILL, to be reaped when a worker is free.
@@ -468,6 +496,10 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
         None => {
             let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
             let at = Instant::now();
+            if r.is_ok() {
+                shared.signalled[(job.seq % SIGNAL_SLOTS as u64) as usize]
+                    .store(job.seq, Ordering::Release);
+            }
             let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
             report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at });
             if let Err(errno) = result {
