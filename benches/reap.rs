@@ -21,7 +21,8 @@
 //! A starved victim first allocates its memory, then drops to `SCHED_IDLE`, then the busy
 //! loops start; they stop right after the measurement.
 //!
-//! Results go to stdout as a Markdown table (medians, min–max in brackets). `--reps N`,
+//! Each cell is 9 kills (repetitions interleave the three methods). Results go to stdout as a
+//! Markdown table (medians, min–max in brackets). `--reps N`,
 //! `--size 256|1000` and `--state running|frozen|starved` narrow a run down.
 
 use std::fs;
@@ -234,6 +235,17 @@ fn one(
         }
     }
     let got = wait_fd(&back, TIMEOUT).then(|| t0.elapsed());
+    if method == Method::Daemon && std::env::var_os("LMKD_BENCH_VERBOSE").is_some() {
+        std::thread::sleep(Duration::from_millis(50));
+        if let Some(r) =
+            daemon.client.kill_history().unwrap().into_iter().rev().find(|r| r.pid == pid)
+        {
+            eprintln!(
+                "  daemon: back after {:?}, SIGKILL→reaped {} µs on cpu {}, {:?}",
+                got, r.reap_us, r.cpu, r.outcome
+            );
+        }
+    }
     for mut b in busy {
         let _ = b.kill();
         let _ = b.wait();
@@ -261,7 +273,7 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg =
         |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
-    let reps = arg("--reps").and_then(|v| v.parse().ok()).unwrap_or(if quick { 1 } else { 5 });
+    let reps = arg("--reps").and_then(|v| v.parse().ok()).unwrap_or(if quick { 1 } else { 9 });
     let only_state = arg("--state");
     let only_size: Option<u64> = arg("--size").and_then(|v| v.parse().ok());
     let root = fs::read_to_string("/proc/self/status")
@@ -294,33 +306,43 @@ fn main() {
             }
             let mut cells = Vec::new();
             let mut medians = Vec::new();
-            for method in [Method::SigkillWait, Method::Daemon, Method::Mrelease] {
-                let mut times = Vec::new();
-                let mut missed = 0;
-                for _ in 0..reps {
+            // Repetitions interleave the methods, so that a slow spell of the machine hits all
+            // three alike.
+            let methods = [Method::SigkillWait, Method::Daemon, Method::Mrelease];
+            let mut times: [Vec<f64>; 3] = Default::default();
+            let mut missed = [0usize; 3];
+            for _ in 0..reps {
+                for (m, &method) in methods.iter().enumerate() {
                     n += 1;
                     match one(size, state, method, &mut daemon, n) {
-                        Some(d) => times.push(d.as_secs_f64() * 1000.0),
-                        None => missed += 1,
+                        Some(d) => times[m].push(d.as_secs_f64() * 1000.0),
+                        None => missed[m] += 1,
                     }
                 }
-                if times.is_empty() {
-                    cells.push(format!("not back in {} s ({missed}/{reps})", TIMEOUT.as_secs()));
+            }
+            for m in 0..3 {
+                let t = &mut times[m];
+                if t.is_empty() {
+                    cells.push(format!(
+                        "not back in {} s ({}/{reps})",
+                        TIMEOUT.as_secs(),
+                        missed[m]
+                    ));
                     medians.push(f64::INFINITY);
                     continue;
                 }
                 let (min, max) = (
-                    times.iter().cloned().fold(f64::INFINITY, f64::min),
-                    times.iter().cloned().fold(0.0, f64::max),
+                    t.iter().cloned().fold(f64::INFINITY, f64::min),
+                    t.iter().cloned().fold(0.0, f64::max),
                 );
-                let m = median(&mut times);
-                let miss = if missed > 0 {
-                    format!(", {missed} not back in {} s", TIMEOUT.as_secs())
+                let med = median(t);
+                let miss = if missed[m] > 0 {
+                    format!(", {} not back in {} s", missed[m], TIMEOUT.as_secs())
                 } else {
                     String::new()
                 };
-                cells.push(format!("{m:.1} ms [{min:.1}–{max:.1}{miss}]"));
-                medians.push(if missed * 2 > reps { f64::INFINITY } else { m });
+                cells.push(format!("{med:.1} ms [{min:.1}–{max:.1}{miss}]"));
+                medians.push(if missed[m] * 2 > reps { f64::INFINITY } else { med });
             }
             let ok = medians[1] <= 1.2 * medians[2] + 1.0;
             let state_name = match state {
