@@ -15,7 +15,9 @@ use rustix::net::{
     self, AddressFamily, RecvFlags, SendFlags, SocketAddrUnix, SocketFlags, SocketType,
 };
 
-use crate::protocol::ext::{decode_procs_reply, ExtCommand, ProcEntry, LMK_EXT_KILL};
+use crate::protocol::ext::{
+    decode_procs_reply, decode_text_reply, ExtCommand, ProcEntry, LMK_EXT_KILL,
+};
 use crate::protocol::{
     Command, ProcPrio, ProcsPrio, RecordLayout, ServerMessage, TargetTable, CTRL_PACKET_MAX_SIZE,
     LMKD_REPLY_MAX_SIZE, LMK_BOOT_COMPLETED, LMK_GETKILLCNT, LMK_UPDATE_PROPS,
@@ -154,6 +156,13 @@ impl Client {
     /// The kill history, oldest first (`LMK_EXT_KILL_HISTORY`).
     pub fn kill_history(&mut self) -> io::Result<Vec<KillRecord>> {
         self.collect(&ExtCommand::KillHistory, decode_history)
+    }
+
+    /// The status report (`LMK_EXT_STATUS`): aligned text, or JSON.
+    pub fn status(&mut self, json: bool) -> io::Result<String> {
+        let bytes = self.collect(&ExtCommand::Status { json }, decode_text_reply)?;
+        String::from_utf8(bytes)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "status is not UTF-8"))
     }
 
     /// Asks the daemon to kill and reap `pid`, which this client registered as `uid`

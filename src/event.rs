@@ -27,6 +27,8 @@ pub enum Token {
     ReaperDone,
     /// A pressure monitor fired (PSI trigger or vmpressure eventfd), by level index.
     Pressure(u8),
+    /// `dumpsys lmkd` asked for the status report (Android only).
+    Dump,
     /// A killed process died (its pidfd became readable): in-flight kill slot and generation.
     KillDone {
         /// The slot.
@@ -45,6 +47,7 @@ const KIND_PROC: u64 = 3;
 const KIND_REAPER: u64 = 4;
 const KIND_KILL: u64 = 5;
 const KIND_PRESSURE: u64 = 6;
+const KIND_DUMP: u64 = 7;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -56,6 +59,7 @@ impl Token {
             Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id.to_bits() & PAYLOAD_MASK),
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
             Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
+            Token::Dump => KIND_DUMP << KIND_SHIFT,
             Token::KillDone { slot, generation } => {
                 (KIND_KILL << KIND_SHIFT) | (u64::from(generation) << 8) | u64::from(slot)
             }
@@ -72,6 +76,7 @@ impl Token {
             KIND_PROC => Token::ProcExit(RecordId::from_bits(payload)),
             KIND_REAPER if payload == 0 => Token::ReaperDone,
             KIND_PRESSURE if payload < 3 => Token::Pressure(payload as u8),
+            KIND_DUMP if payload == 0 => Token::Dump,
             KIND_KILL if payload >> 40 == 0 => {
                 Token::KillDone { slot: (payload & 0xff) as u8, generation: (payload >> 8) as u32 }
             }
@@ -176,6 +181,7 @@ mod tests {
             Token::ProcExit(id),
             Token::ReaperDone,
             Token::Pressure(2),
+            Token::Dump,
             Token::KillDone { slot: 15, generation: u32::MAX },
         ] {
             assert_eq!(Token::from_bits(t.to_bits()), t);

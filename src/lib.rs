@@ -32,6 +32,8 @@
 //! Dependency direction: `daemon` → everything; nothing else depends on `daemon`; only `sys`
 //! contains `unsafe`.
 
+#[cfg(aosp_build)]
+pub mod android;
 pub mod client;
 pub mod config;
 pub mod daemon;

@@ -77,7 +77,14 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
+    // librustutils wants the inherited descriptors claimed before anything else owns one.
+    #[cfg(aosp_build)]
+    let claimed = lmkd::sys::android::claim_inherited_fds();
     logging::init(false);
+    #[cfg(aosp_build)]
+    if let Err(e) = claimed {
+        log::error!("cannot claim the descriptors init passed: {e}");
+    }
     let args = match parse_args(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {
@@ -184,10 +191,23 @@ fn property_source(args: &Args) -> Box<dyn PropertySource> {
     }
 }
 
+/// The `lmkd` socket init passed, if any: librustutils on Android, the same environment
+/// variable parsed by hand elsewhere.
+#[cfg(aosp_build)]
+fn init_socket() -> Option<std::os::fd::OwnedFd> {
+    lmkd::sys::android::control_socket("lmkd")
+}
+
+/// The `lmkd` socket init passed, if any (`ANDROID_SOCKET_lmkd`).
+#[cfg(not(aosp_build))]
+fn init_socket() -> Option<std::os::fd::OwnedFd> {
+    lmkd::sys::control_socket_from_env("lmkd")
+}
+
 fn run_daemon(args: Args) -> ExitCode {
     let props = property_source(&args);
     logging::set_debug(Config::load(props.as_ref()).debug);
-    let server = match (&args.socket, lmkd::sys::control_socket_from_env("lmkd")) {
+    let server = match (&args.socket, init_socket()) {
         (_, Some(fd)) => Server::from_fd(fd),
         (Some(path), None) => Server::bind(path),
         (None, None) => {

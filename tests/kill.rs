@@ -508,3 +508,63 @@ fn a_victim_that_would_exit_slowly_is_signalled_and_reaped_by_a_worker() {
         app.pid()
     )));
 }
+
+/// `LMK_EXT_STATUS` (what `dumpsys lmkd` prints on Android) reports the registered processes by
+/// adj, the kill counters and history, the reaper and the configuration in force, as text and
+/// as JSON, through the client library and through `lmkctl status`. (Splitting a long report
+/// over several reply packets is covered by the codec's unit tests.)
+#[test]
+fn status_reports_the_daemon_state() {
+    let d = Daemon::start("ro.lmk.kill_heaviest_task=true\nro.lmk.reaper_threads=1\n");
+    let mut c = d.client();
+    let kids: Vec<Sleeper> = (0..4).map(|_| Sleeper::new()).collect();
+    for (k, adj) in kids.iter().zip([900, 900, 700, 0]) {
+        c.register(k.pid(), 10_600, adj, PROC_TYPE_APP).unwrap();
+    }
+    assert_eq!(c.kill(kids[0].pid(), 10_600, 0).unwrap(), KILL_SENT);
+    // The kill is counted once the reaper is done with it.
+    assert!(wait_until(Duration::from_secs(5), || {
+        c.status(true).unwrap().contains(&format!("\"pid\":{}", kids[0].pid()))
+            && !c.status(true).unwrap().contains("\"outcome\":\"pending\"")
+    }));
+
+    let json = c.status(true).unwrap();
+    assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+    for needle in [
+        // Three left registered: one at 900, one at 700, one at 0 (highest adj first).
+        r#""procs_by_adj":[{"adj":900,"count":1},{"adj":700,"count":1},{"adj":0,"count":1}]"#,
+        r#""kills_total":1,"kills_by_adj":[{"adj":900,"kills":1}]"#,
+        r#""ro.lmk.kill_heaviest_task":"true""#,
+        r#""reaper":{"threads":1,"#,
+        &format!(r#""pid":{},"uid":10600,"#, kids[0].pid()),
+        &format!(r#""pid":{}"#, d.child.id()),
+    ] {
+        assert!(json.contains(needle), "missing {needle} in\n{json}");
+    }
+    assert_eq!(json.matches('{').count(), json.matches('}').count(), "{json}");
+
+    let text = c.status(false).unwrap();
+    for needle in [
+        "PROCESSES (3 registered)",
+        "KILLS (1 in all)",
+        "RECENT KILLS",
+        "REAPER",
+        "CONFIGURATION",
+        "ro.lmk.kill_heaviest_task",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+
+    // lmkctl prints the same report.
+    let out = Command::new(lmkctl_bin())
+        .arg("--socket")
+        .arg(&d.socket)
+        .args(["status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).unwrap();
+    assert!(printed.contains(r#""kills_total":1,"#), "{printed}");
+    // The registrations and the connection are intact afterwards.
+    assert_eq!(c.kill_count(0, 1000).unwrap(), 1);
+}

@@ -29,7 +29,9 @@ Commands:
   procs                   the registered processes, next victim first (LMK_EXT_PROCS)
   kill PID UID [REASON]   kill and reap a registered process (LMK_EXT_KILL): refused for
                           processes another live client registered
-  history                 the kill history, oldest first (LMK_EXT_KILL_HISTORY)
+  history [--json]        the kill history, oldest first (LMK_EXT_KILL_HISTORY)
+  status [--json]         the daemon's state: mode, configuration, pressure, processes,
+                          kills, reaper, clients (LMK_EXT_STATUS; `dumpsys lmkd` on Android)
   update-props            make the daemon re-read its properties (LMK_UPDATE_PROPS)
   boot-completed          LMK_BOOT_COMPLETED
   start-monitoring        LMK_START_MONITORING
@@ -241,6 +243,27 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
             if r != KILL_SENT {
                 return Err(Error::Io(std::io::Error::other("kill was not sent")));
             }
+        }
+        "status" => {
+            let json = flags.contains(&"--json");
+            let text = c.status(json)?;
+            if json {
+                println!("{text}");
+            } else {
+                print!("{text}");
+            }
+        }
+        "history" if flags.contains(&"--json") => {
+            let h = c.kill_history()?;
+            let mut out = String::from("[");
+            for (i, r) in h.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                lmkd::report::status::kill_json(&mut out, r);
+            }
+            out.push(']');
+            println!("{out}");
         }
         "history" => {
             let h = c.kill_history()?;

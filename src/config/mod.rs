@@ -246,12 +246,73 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every setting as the property it comes from and its value in force (`ro.lmk.*` names;
+    /// the plain reads under their own names). Status reports and decision traces use this.
+    pub fn to_properties(&self) -> Vec<(&'static str, String)> {
+        let b = |v: bool| if v { "true".to_owned() } else { "false".to_owned() };
+        let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+        vec![
+            ("ro.config.low_ram", b(self.low_ram)),
+            ("ro.config.per_app_memcg", b(self.per_app_memcg)),
+            ("ro.lmk.low", self.level_low.to_string()),
+            ("ro.lmk.medium", self.level_medium.to_string()),
+            ("ro.lmk.critical", self.level_critical.to_string()),
+            ("ro.lmk.debug", b(self.debug)),
+            ("ro.lmk.critical_upgrade", b(self.critical_upgrade)),
+            ("ro.lmk.upgrade_pressure", self.upgrade_pressure.to_string()),
+            ("ro.lmk.downgrade_pressure", self.downgrade_pressure.to_string()),
+            ("ro.lmk.kill_heaviest_task", b(self.kill_heaviest_task)),
+            ("ro.lmk.kill_timeout_ms", self.kill_timeout_ms.to_string()),
+            (
+                "ro.lmk.pressure_after_kill_min_score",
+                self.pressure_after_kill_min_score.to_string(),
+            ),
+            ("ro.lmk.use_minfree_levels", b(self.use_minfree_levels)),
+            ("ro.lmk.swap_free_low_percentage", self.swap_free_low_percentage.to_string()),
+            ("ro.lmk.psi_partial_stall_ms", self.psi_partial_stall_ms.to_string()),
+            ("ro.lmk.psi_complete_stall_ms", self.psi_complete_stall_ms.to_string()),
+            ("ro.lmk.thrashing_limit", self.thrashing_limit.to_string()),
+            ("ro.lmk.thrashing_limit_decay", self.thrashing_limit_decay.to_string()),
+            ("ro.lmk.thrashing_limit_critical", self.thrashing_limit_critical.to_string()),
+            ("ro.lmk.swap_util_max", self.swap_util_max.to_string()),
+            ("ro.lmk.filecache_min_kb", self.filecache_min_kb.to_string()),
+            ("ro.lmk.stall_limit_critical", self.stall_limit_critical.to_string()),
+            ("ro.lmk.delay_monitors_until_boot", b(self.delay_monitors_until_boot)),
+            ("ro.lmk.direct_reclaim_threshold_ms", self.direct_reclaim_threshold_ms.to_string()),
+            ("ro.lmk.swap_compression_ratio", self.swap_compression_ratio.to_string()),
+            ("ro.lmk.lowmem_min_oom_score", self.lowmem_min_oom_score.to_string()),
+            ("ro.lmk.use_psi", b(self.use_psi)),
+            ("ro.lmk.use_new_strategy", b(self.use_new_strategy)),
+            ("ro.lmk.log_stats", b(self.log_stats)),
+            ("ro.lmk.reaper_threads", self.reaper_threads.to_string()),
+            ("ro.lmk.reaper_cpus", opt(&self.reaper_cpus)),
+            ("ro.lmk.reaper_nice", self.reaper_nice.to_string()),
+            ("ro.lmk.psi_window_ms", self.psi_window_ms.to_string()),
+            ("ro.lmk.memcg_domain", opt(&self.memcg_domain)),
+            ("ro.lmk.kill_history_size", self.kill_history_size.to_string()),
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn load(pairs: &[(&str, &str)]) -> Config {
         Config::load(&FileProperties::from_pairs(pairs.iter().copied()))
+    }
+
+    #[test]
+    fn to_properties_round_trips_through_load() {
+        let c = load(&[
+            ("ro.lmk.kill_timeout_ms", "5"),
+            ("ro.lmk.reaper_cpus", "0-1"),
+            ("ro.config.low_ram", "1"),
+        ]);
+        let props = c.to_properties();
+        let pairs: Vec<(&str, &str)> = props.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(load(&pairs), c, "every setting is listed under its property");
     }
 
     #[test]

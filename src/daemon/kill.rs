@@ -168,6 +168,23 @@ impl Daemon {
             let n = report::kill_stat(&victim, ctx, &mut buf);
             self.server.broadcast(LMK_ASYNC_EVENT_STAT, &buf[..n], now);
         }
+        #[cfg(aosp_build)]
+        crate::android::write_killinfo(&crate::report::killinfo::KillInfo {
+            pid: victim.pid,
+            uid: victim.uid,
+            oom_score_adj: victim.adj,
+            min_oom_score_adj: ctx.min_adj,
+            task_size_kb: victim.rss_kb,
+            kill_reason: ctx.reason.code(),
+            meminfo: self.snap.meminfo,
+            skipped_wakeups: i64::try_from(self.stats.skipped).unwrap_or(i64::MAX),
+            task_swap_kb: victim.swap_kb,
+            thrashing: ctx.thrashing,
+            max_thrashing: ctx.max_thrashing,
+            psi_mem_some: self.snap.psi.some.avg10 as f32 / 100.0,
+            psi_mem_full: self.snap.psi.full.avg10 as f32 / 100.0,
+            ..Default::default()
+        });
         self.track(InFlight { seq, pid: victim.pid, pidfd, killed_at, pressure, wake_at });
         Ok(KillSent { seq })
     }

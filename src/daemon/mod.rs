@@ -3,6 +3,7 @@
 
 mod kill;
 mod pressure;
+mod status;
 
 pub use kill::{KillError, KillSent, MAX_IN_FLIGHT};
 pub use pressure::PressureStats;
@@ -87,6 +88,9 @@ pub struct Daemon {
     trace: Option<std::fs::File>,
     /// When the loop last woke up (the start of the current dispatch).
     wake_at: Instant,
+    /// `dumpsys lmkd` requests.
+    #[cfg(aosp_build)]
+    dump: Option<std::sync::Arc<crate::android::DumpRequests>>,
     started: Instant,
 }
 
@@ -172,9 +176,19 @@ impl Daemon {
             usage_files: None,
             trace,
             wake_at: Instant::now(),
+            #[cfg(aosp_build)]
+            dump: None,
             started: Instant::now(),
         };
         d.open_usage_files();
+        #[cfg(aosp_build)]
+        match crate::android::start_dump_service() {
+            Ok(req) => {
+                d.poller.add(req.fd(), Token::Dump, EventFlags::IN)?;
+                d.dump = Some(req);
+            }
+            Err(e) => warn!("dumpsys lmkd unavailable: {e}"),
+        }
         if d.trace.is_some() {
             d.record_line(format_args!("# lmkd trace, domain {}", d.domain.describe()));
             for line in pressure::config_props(&d.config) {
@@ -247,6 +261,13 @@ impl Daemon {
             Token::ProcExit(id) => self.procs.on_exit(id, &mut self.poller),
             Token::ReaperDone => self.on_reaper_done(),
             Token::Pressure(level) => self.on_pressure(level, r.flags),
+            Token::Dump =>
+            {
+                #[cfg(aosp_build)]
+                if let Some(d) = &self.dump {
+                    d.answer(&self.status_report().to_text());
+                }
+            }
             Token::KillDone { slot, generation } => self.on_kill_done(slot, generation),
             Token::Unknown(bits) => warn!("spurious event with token {bits:#x}; ignored"),
         }
@@ -381,6 +402,13 @@ impl Daemon {
                     }));
                 }
                 for packet in encode_procs_reply(&entries) {
+                    self.reply(slot, &packet);
+                }
+            }
+            ExtCommand::Status { json } => {
+                let report = self.status_report();
+                let text = if json { report.to_json() } else { report.to_text() };
+                for packet in crate::protocol::ext::encode_text_reply(&text) {
                     self.reply(slot, &packet);
                 }
             }

@@ -524,29 +524,11 @@ fn statm_pages(pid: i32) -> Option<u64> {
     std::str::from_utf8(field).ok()?.trim().parse().ok()
 }
 
-/// The properties of `cfg` that change decisions, as trace `prop` lines.
+/// The configuration as trace `prop` lines.
 pub(crate) fn config_props(cfg: &crate::config::Config) -> Vec<String> {
-    let b = |v: bool| if v { "true" } else { "false" };
-    vec![
-        format!("prop ro.config.low_ram={}", b(cfg.low_ram)),
-        format!("prop ro.lmk.use_minfree_levels={}", b(cfg.use_minfree_levels)),
-        format!("prop ro.lmk.use_new_strategy={}", b(cfg.use_new_strategy)),
-        format!("prop ro.lmk.low={}", cfg.level_low),
-        format!("prop ro.lmk.medium={}", cfg.level_medium),
-        format!("prop ro.lmk.critical={}", cfg.level_critical),
-        format!("prop ro.lmk.critical_upgrade={}", b(cfg.critical_upgrade)),
-        format!("prop ro.lmk.upgrade_pressure={}", cfg.upgrade_pressure),
-        format!("prop ro.lmk.downgrade_pressure={}", cfg.downgrade_pressure),
-        format!("prop ro.lmk.pressure_after_kill_min_score={}", cfg.pressure_after_kill_min_score),
-        format!("prop ro.lmk.swap_free_low_percentage={}", cfg.swap_free_low_percentage),
-        format!("prop ro.lmk.thrashing_limit={}", cfg.thrashing_limit),
-        format!("prop ro.lmk.thrashing_limit_decay={}", cfg.thrashing_limit_decay),
-        format!("prop ro.lmk.thrashing_limit_critical={}", cfg.thrashing_limit_critical),
-        format!("prop ro.lmk.swap_util_max={}", cfg.swap_util_max),
-        format!("prop ro.lmk.filecache_min_kb={}", cfg.filecache_min_kb),
-        format!("prop ro.lmk.stall_limit_critical={}", cfg.stall_limit_critical),
-        format!("prop ro.lmk.direct_reclaim_threshold_ms={}", cfg.direct_reclaim_threshold_ms),
-        format!("prop ro.lmk.swap_compression_ratio={}", cfg.swap_compression_ratio),
-        format!("prop ro.lmk.lowmem_min_oom_score={}", cfg.lowmem_min_oom_score),
-    ]
+    cfg.to_properties()
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("prop {k}={v}"))
+        .collect()
 }

@@ -316,6 +316,23 @@ impl Registry {
         self.kills[slot_of(lo)..=slot_of(hi)].iter().fold(0u32, |a, &k| a.saturating_add(k))
     }
 
+    /// Non-zero kill counters as (adj, kills), highest adj first.
+    pub fn kill_counters(&self) -> impl Iterator<Item = (i32, u32)> + '_ {
+        (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX)
+            .rev()
+            .map(|adj| (adj, self.kills[slot_of(adj)]))
+            .filter(|&(_, k)| k > 0)
+    }
+
+    /// Registered processes per adj as (adj, count), highest adj first.
+    pub fn counts_by_adj(&self) -> Vec<(i32, usize)> {
+        (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX)
+            .rev()
+            .map(|adj| (adj, self.iter_adj(adj).count()))
+            .filter(|&(_, n)| n > 0)
+            .collect()
+    }
+
     fn id_at(&self, index: u32) -> Option<RecordId> {
         if index == NIL {
             return None;

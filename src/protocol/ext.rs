@@ -37,6 +37,14 @@ pub const KILL_GONE: i32 = -4;
 /// `LMK_EXT_KILL` result: the kernel refused the signal.
 pub const KILL_FAILED: i32 = -5;
 
+/// `LMK_EXT_STATUS`: the status report (`lmkctl status`, `dumpsys lmkd`). Request:
+/// `[code, format]` with format 0 = text, 1 = JSON. Reply: one or more packets
+/// `[code, total bytes, offset, count, count bytes of UTF-8]`.
+pub const LMK_EXT_STATUS: i32 = EXT_BASE + 4;
+
+/// Bytes of text per `LMK_EXT_STATUS` reply packet.
+pub const STATUS_CHUNK: usize = 16 * 1024;
+
 /// Words per record in an `LMK_EXT_PROCS` reply.
 pub const PROCS_RECORD_WORDS: usize = 5;
 /// Records per `LMK_EXT_PROCS` reply packet.
@@ -49,6 +57,11 @@ pub enum ExtCommand {
     Procs,
     /// `LMK_EXT_KILL_HISTORY`.
     KillHistory,
+    /// `LMK_EXT_STATUS`.
+    Status {
+        /// JSON instead of text.
+        json: bool,
+    },
     /// `LMK_EXT_KILL`.
     Kill {
         /// The process.
@@ -74,7 +87,8 @@ impl ExtCommand {
             (LMK_EXT_KILL, 3) => {
                 Ok(ExtCommand::Kill { pid: word(1), uid: word(2), reason: word(3) })
             }
-            (LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL, _) => {
+            (LMK_EXT_STATUS, 1) => Ok(ExtCommand::Status { json: word(1) == 1 }),
+            (LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL | LMK_EXT_STATUS, _) => {
                 Err(DecodeError::WrongLength { cmd, len })
             }
             _ => Err(DecodeError::UnknownCommand { cmd }),
@@ -87,6 +101,7 @@ impl ExtCommand {
             ExtCommand::Procs => vec![LMK_EXT_PROCS],
             ExtCommand::KillHistory => vec![LMK_EXT_KILL_HISTORY],
             ExtCommand::Kill { pid, uid, reason } => vec![LMK_EXT_KILL, pid, uid, reason],
+            ExtCommand::Status { json } => vec![LMK_EXT_STATUS, i32::from(json)],
         };
         words.iter().flat_map(|w| w.to_be_bytes()).collect()
     }
@@ -133,6 +148,46 @@ pub fn encode_procs_reply(entries: &[ProcEntry]) -> Vec<Vec<u8>> {
     }
 }
 
+/// Splits a text into `LMK_EXT_STATUS` reply packets (cut at character boundaries).
+pub fn encode_text_reply(text: &str) -> Vec<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let total = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+    let mut packets = Vec::new();
+    let mut offset = 0;
+    loop {
+        let mut end = (offset + STATUS_CHUNK).min(bytes.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let chunk = &bytes[offset..end];
+        let mut p = Vec::with_capacity(16 + chunk.len());
+        for w in [LMK_EXT_STATUS, total, offset as i32, chunk.len() as i32] {
+            p.extend_from_slice(&w.to_be_bytes());
+        }
+        p.extend_from_slice(chunk);
+        packets.push(p);
+        offset = end;
+        if offset >= bytes.len() {
+            return packets;
+        }
+    }
+}
+
+/// One decoded `LMK_EXT_STATUS` reply packet: (total, offset, bytes).
+pub fn decode_text_reply(buf: &[u8]) -> Option<(usize, usize, Vec<u8>)> {
+    if buf.len() < 16 {
+        return None;
+    }
+    let w =
+        |i: usize| i32::from_be_bytes([buf[i * 4], buf[i * 4 + 1], buf[i * 4 + 2], buf[i * 4 + 3]]);
+    if w(0) != LMK_EXT_STATUS {
+        return None;
+    }
+    let (total, offset, count) =
+        (usize::try_from(w(1)).ok()?, usize::try_from(w(2)).ok()?, usize::try_from(w(3)).ok()?);
+    (buf.len() == 16 + count).then(|| (total, offset, buf[16..].to_vec()))
+}
+
 /// One decoded `LMK_EXT_PROCS` reply packet: (total, offset, entries).
 pub fn decode_procs_reply(buf: &[u8]) -> Option<(usize, usize, Vec<ProcEntry>)> {
     let words: Vec<i32> =
@@ -177,11 +232,29 @@ mod tests {
     }
 
     #[test]
+    fn status_text_is_chunked_at_character_boundaries() {
+        let text = "é".repeat(STATUS_CHUNK); // 2 bytes each: several chunks, odd boundaries
+        let packets = encode_text_reply(&text);
+        assert!(packets.len() >= 2);
+        let mut back = Vec::new();
+        for p in &packets {
+            let (total, offset, bytes) = decode_text_reply(p).unwrap();
+            assert_eq!((total, offset), (text.len(), back.len()));
+            assert!(std::str::from_utf8(&bytes).is_ok());
+            back.extend(bytes);
+        }
+        assert_eq!(back, text.as_bytes());
+        assert_eq!(decode_text_reply(&encode_text_reply("")[0]), Some((0, 0, vec![])));
+    }
+
+    #[test]
     fn requests_decode() {
         for c in [
             ExtCommand::Procs,
             ExtCommand::KillHistory,
             ExtCommand::Kill { pid: 5, uid: 10_001, reason: -3 },
+            ExtCommand::Status { json: true },
+            ExtCommand::Status { json: false },
         ] {
             assert_eq!(ExtCommand::decode(&c.encode()), Ok(c));
         }

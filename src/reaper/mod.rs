@@ -312,6 +312,11 @@ impl Reaper {
         Ok(r)
     }
 
+    /// Number of worker threads running.
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
     /// Whether kills are reaped at all.
     pub fn enabled(&self) -> bool {
         !self.workers.is_empty()
@@ -446,6 +451,14 @@ fn worker(shared: Arc<Shared>, cfg: ReaperConfig) {
             warn!("reaper: cannot pin to {}: {e}", placement::format_cpulist(cpus));
         }
     }
+    // On Android without an explicit cpulist the platform's task profiles place the reapers:
+    // the background cpuset is the little cores on big.LITTLE devices.
+    #[cfg(aosp_build)]
+    if matches!(cfg.placement, Placement::Unpinned(_)) {
+        if let Err(e) = sys::android::cpuset_policy(0, sys::android::sched_policy::SP_BACKGROUND) {
+            warn!("reaper: cannot join the background cpuset: {e}");
+        }
+    }
     loop {
         if rt_wait {
             let _ = sys::sched_setscheduler(0, sys::SCHED_FIFO, WAIT_PRIORITY);
@@ -573,6 +586,12 @@ pub fn boost(pid: i32) {
         let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
+        #[cfg(aosp_build)]
+        {
+            // AOSP's CPUSET_SP_FOREGROUND + SCHED_SP_FOREGROUND profiles.
+            let _ = sys::android::cpuset_policy(tid, sys::android::sched_policy::SP_FOREGROUND);
+            let _ = sys::android::sched_group(tid, sys::android::sched_policy::SP_FOREGROUND);
+        }
         if matches!(sys::sched_getscheduler(tid), Ok(sys::SCHED_IDLE | sys::SCHED_BATCH)) {
             let _ = sys::sched_setscheduler(tid, sys::SCHED_OTHER, 0);
         }

@@ -5,6 +5,8 @@
 //! nothing.
 
 pub mod history;
+pub mod killinfo;
+pub mod status;
 
 use std::fmt::{self, Write};
 

@@ -10,6 +10,8 @@
 #![allow(unsafe_code)]
 
 mod alloc_count;
+#[cfg(aosp_build)]
+pub mod android;
 mod mrelease;
 mod pidfd;
 mod resource;
