@@ -81,6 +81,19 @@ fn every_cargo_dependency_has_its_aosp_module() {
             "Android dependency {krate} has no target.android rustlibs entry {m}"
         );
     }
+    // Cargo builds against exactly the version external/rust ships, so that nothing newer
+    // than AOSP's API sneaks in through the lock file.
+    for (krate, spec) in deps.iter().chain(target_deps.iter()) {
+        let version = match spec {
+            toml::Value::String(v) => v.as_str(),
+            toml::Value::Table(t) => t["version"].as_str().unwrap(),
+            other => panic!("dependency {krate}: unexpected {other}"),
+        };
+        assert!(
+            version.starts_with('='),
+            "{krate} = \"{version}\" is not pinned to AOSP's version"
+        );
+    }
     // And nothing in Android.bp that Cargo does not know, except the AOSP-only crates.
     let aosp_only = ["libbinder_rs", "librustutils", "lmkd_service_aidl-rust"];
     for m in &common {
