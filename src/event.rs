@@ -29,6 +29,8 @@ pub enum Token {
     Pressure(u8),
     /// `dumpsys lmkd` asked for the status report (Android only).
     Dump,
+    /// The watchdog killed a process while the loop was stuck.
+    Watchdog,
     /// A killed process died (its pidfd became readable): in-flight kill slot and generation.
     KillDone {
         /// The slot.
@@ -48,6 +50,7 @@ const KIND_REAPER: u64 = 4;
 const KIND_KILL: u64 = 5;
 const KIND_PRESSURE: u64 = 6;
 const KIND_DUMP: u64 = 7;
+const KIND_WATCHDOG: u64 = 8;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -60,6 +63,7 @@ impl Token {
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
             Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
             Token::Dump => KIND_DUMP << KIND_SHIFT,
+            Token::Watchdog => KIND_WATCHDOG << KIND_SHIFT,
             Token::KillDone { slot, generation } => {
                 (KIND_KILL << KIND_SHIFT) | (u64::from(generation) << 8) | u64::from(slot)
             }
@@ -77,6 +81,7 @@ impl Token {
             KIND_REAPER if payload == 0 => Token::ReaperDone,
             KIND_PRESSURE if payload < 3 => Token::Pressure(payload as u8),
             KIND_DUMP if payload == 0 => Token::Dump,
+            KIND_WATCHDOG if payload == 0 => Token::Watchdog,
             KIND_KILL if payload >> 40 == 0 => {
                 Token::KillDone { slot: (payload & 0xff) as u8, generation: (payload >> 8) as u32 }
             }
@@ -182,6 +187,7 @@ mod tests {
             Token::ReaperDone,
             Token::Pressure(2),
             Token::Dump,
+            Token::Watchdog,
             Token::KillDone { slot: 15, generation: u32::MAX },
         ] {
             assert_eq!(Token::from_bits(t.to_bits()), t);

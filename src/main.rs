@@ -29,6 +29,8 @@ Options:
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
+  --test-hooks    tests only: accept LMK_EXT_TEST_STALL, which stalls the event loop
+                  (to prove the watchdog). Never set on a device.
   -h, --help      this text
   -V, --version   the version
 
@@ -46,6 +48,7 @@ struct Args {
     props: Option<PathBuf>,
     update_mode: UpdateMode,
     record: Option<PathBuf>,
+    test_hooks: bool,
 }
 
 #[derive(Default, PartialEq, Eq)]
@@ -70,6 +73,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--props" => a.props = Some(it.next().ok_or("--props needs a file")?.into()),
             "--bench-reopen-procfs" => a.update_mode = UpdateMode::ReopenEachTime,
             "--record" => a.record = Some(it.next().ok_or("--record needs a file")?.into()),
+            "--test-hooks" => a.test_hooks = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -81,6 +85,11 @@ fn main() -> ExitCode {
     #[cfg(aosp_build)]
     let claimed = lmkd::sys::android::claim_inherited_fds();
     logging::init(false);
+    // In release builds a panic aborts (`panic = "abort"`) and init restarts the critical
+    // service; say why first, where the logs go.
+    std::panic::set_hook(Box::new(|info| {
+        log::error!("lmkd panicked: {info}; exiting");
+    }));
     #[cfg(aosp_build)]
     if let Err(e) = claimed {
         log::error!("cannot claim the descriptors init passed: {e}");
@@ -222,8 +231,13 @@ fn run_daemon(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let opts =
-        Options { server, props, update_mode: args.update_mode, record: args.record.clone() };
+    let opts = Options {
+        server,
+        props,
+        update_mode: args.update_mode,
+        record: args.record.clone(),
+        test_hooks: args.test_hooks,
+    };
     let mut daemon = match Daemon::new(opts) {
         Ok(d) => d,
         Err(e) => {

@@ -31,6 +31,7 @@ fn a_steady_state_priority_update_makes_no_heap_allocation() {
         props: Box::new(FileProperties::default()),
         update_mode: UpdateMode::KeepOpen,
         record: None,
+        test_hooks: false,
     };
     let mut daemon = Daemon::new(opts).unwrap();
     let client = Client::connect(&sock).unwrap();

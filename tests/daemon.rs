@@ -634,3 +634,18 @@ fn per_app_memcg_sets_soft_limits_and_files_home_as_perceptible() {
     assert_eq!(cg.read("memory.soft_limit_in_bytes").trim().parse::<u64>().unwrap(), mib8);
     drop(app);
 }
+
+/// A panic is logged, with its message and place, before the daemon dies (in release builds it
+/// then aborts, and init restarts the critical service).
+#[test]
+fn a_panic_is_logged_before_the_daemon_dies() {
+    let mut d = Daemon::start_with("", &["--test-hooks"]);
+    let c = d.client();
+    c.send_raw(&lmkd::protocol::ext::ExtCommand::TestPanic.encode()).unwrap();
+    let status = d.child.wait().unwrap();
+    assert!(!status.success());
+    let log = d.log_text();
+    assert!(log.contains("lmkd panicked: "), "{log}");
+    assert!(log.contains("test hook: panicking on request"), "{log}");
+    assert!(log.contains("src/daemon/mod.rs"), "the place is logged: {log}");
+}

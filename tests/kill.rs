@@ -319,6 +319,16 @@ fn reapers_run_on_the_cpus_they_were_given() {
         "ro.lmk.reaper_threads=3\nro.lmk.reaper_cpus={want}\nro.lmk.reaper_nice=-20\n"
     ));
     assert!(d.wait_log(&format!("reaper threads run on CPUs {want} (ro.lmk.reaper_cpus)")));
+    // (Threads take their names and policies once they run: wait until all three are waiting.)
+    let waiting = |tid: &str| {
+        let stat = fs::read_to_string(format!("/proc/{}/task/{tid}/stat", d.child.id()))
+            .unwrap_or_default();
+        stat.rfind(')').is_some_and(|i| stat[i + 2..].split_whitespace().nth(38) == Some("1"))
+    };
+    wait_until(Duration::from_secs(5), || {
+        let r = reaper_threads(d.child.id());
+        r.len() == 3 && r.iter().all(|(_, tid)| waiting(tid))
+    });
     let reapers = reaper_threads(d.child.id());
     assert_eq!(reapers.len(), 3, "{reapers:?}");
     for (name, tid) in &reapers {
@@ -336,6 +346,8 @@ fn reapers_run_on_the_cpus_they_were_given() {
     // Unset on this machine (all CPUs alike): not pinned, and said once.
     let d = Daemon::start("");
     assert!(d.wait_log("reaper threads are not pinned"));
+    // (A thread takes its name once it runs: wait for both.)
+    wait_until(Duration::from_secs(5), || reaper_threads(d.child.id()).len() >= 2);
     assert_eq!(reaper_threads(d.child.id()).len(), 2, "ro.lmk.reaper_threads defaults to 2");
 }
 
@@ -394,7 +406,9 @@ fn reused_pid_inside() {
     assert_eq!(std::process::id(), 1);
     // The library pipeline, with no exit watching at all: a stale record meets a reused pid.
     {
-        use lmkd::procs::{read_victim, NoWatch, PrioOutcome, ProcTable, UpdateMode, VictimError};
+        use lmkd::procs::{
+            read_victim, NoWatch, PrioOutcome, ProcTable, UpdateMode, VictimError, VictimRef,
+        };
         use lmkd::protocol::ProcPrio;
         let mut t = ProcTable::new(UpdateMode::KeepOpen, 100);
         let mut a = Sleeper::new();
@@ -402,14 +416,14 @@ fn reused_pid_inside() {
         assert!(matches!(t.apply_prio(&p, 77, 0, &mut NoWatch), PrioOutcome::Registered(_)));
         let b = reuse_pid(&mut a).expect("pid reused");
         let id = t.registry().lookup(b.pid()).unwrap();
-        let rec = t.registry().get(id).unwrap();
+        let vref = VictimRef::of(t.registry().get(id).unwrap()).unwrap();
         assert_eq!(
-            read_victim(rec).unwrap_err(),
+            read_victim(&vref).unwrap_err(),
             VictimError::Gone,
             "the pidfd knows better than /proc"
         );
         use std::os::fd::AsFd;
-        let err = lmkd::sys::pidfd_send_signal(rec.pidfd.as_ref().unwrap().as_fd(), libc::SIGKILL)
+        let err = lmkd::sys::pidfd_send_signal(vref.pidfd.as_ref().unwrap().as_fd(), libc::SIGKILL)
             .unwrap_err();
         assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
         // An update for the number now registers the new process, and writes its file.
@@ -567,4 +581,71 @@ fn status_reports_the_daemon_state() {
     assert!(printed.contains(r#""kills_total":1,"#), "{printed}");
     // The registrations and the connection are intact afterwards.
     assert_eq!(c.kill_count(0, 1000).unwrap(), 1);
+}
+
+/// A stuck loop (a handler stalled through the test hook, as a hung kernel call would stall it)
+/// is caught by the watchdog every 2 s: each time it kills the least recently used process at
+/// the highest adj, while the loop is still stuck; once the loop runs again the kills are
+/// counted, reported to subscribers and in the history, and the records are gone.
+#[test]
+fn the_watchdog_kills_when_the_loop_is_stuck() {
+    let d = Daemon::start_with("", &["--test-hooks"]);
+    let mut c = d.client();
+    let mut sub = d.client();
+    sub.subscribe(0).unwrap();
+    let mut kids: Vec<Sleeper> = (0..3).map(|_| Sleeper::new()).collect();
+    for (k, adj) in kids.iter().zip([900, 900, 0]) {
+        c.register(k.pid(), 10_700, adj, PROC_TYPE_APP).unwrap();
+    }
+    barrier(&mut sub);
+    // 5 s: the watchdog fires at 2 s and at 4 s.
+    let stall = lmkd::protocol::ext::ExtCommand::TestStall { ms: 5000 };
+    c.send_raw(&stall.encode()).unwrap();
+    let stalled_at = Instant::now();
+    let mut adj0 = kids.pop().unwrap();
+    let killed: Vec<i32> = kids.iter().map(Sleeper::pid).collect();
+    use std::os::unix::process::ExitStatusExt;
+    for k in &mut kids {
+        assert_eq!(k.0.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+    // (Margin for a loaded machine: the second kill is due 4 s in, the loop resumes at 5 s.)
+    assert!(stalled_at.elapsed() < Duration::from_millis(4900), "both killed during the stall");
+    // After the stall: counted, reported, in the history, in LRU order; adj 0 untouched.
+    assert_eq!(c.kill_count(900, 900).unwrap(), 2);
+    assert_eq!(c.kill_count(-1000, 1000).unwrap(), 2);
+    sub.set_timeout(Some(Duration::from_secs(5))).unwrap();
+    for &pid in &killed {
+        match sub.recv_event().unwrap() {
+            Some(ServerMessage::ProcKill(k)) => assert_eq!((k.pid, k.uid), (pid, 10_700)),
+            other => panic!("expected LMK_PROCKILL, got {other:?}"),
+        }
+    }
+    assert!(adj0.0.try_wait().unwrap().is_none(), "adj 0 must live");
+    let procs = c.procs().unwrap();
+    assert_eq!(procs.iter().map(|p| p.pid).collect::<Vec<_>>(), vec![adj0.pid()]);
+    let hist = c.kill_history().unwrap();
+    assert_eq!(hist.iter().map(|r| r.pid).collect::<Vec<_>>(), killed);
+    for r in &hist {
+        assert!(r.reason_text.as_str().starts_with("lmkd watchdog"), "{}", r.reason_text.as_str());
+    }
+    let log = d.log_text();
+    assert_eq!(log.matches("lmkd watchdog timed out!").count(), 2, "{log}");
+    for &pid in &killed {
+        assert!(
+            log.contains(&format!("lmkd watchdog killed process {pid}, oom_score_adj 900")),
+            "{log}"
+        );
+    }
+}
+
+/// Without `--test-hooks` the stall command is refused with a log line and changes nothing.
+#[test]
+fn the_test_hook_is_off_by_default() {
+    let d = Daemon::start("");
+    let mut c = d.client();
+    let stall = lmkd::protocol::ext::ExtCommand::TestStall { ms: 5000 };
+    c.send_raw(&stall.encode()).unwrap();
+    assert_eq!(c.kill_count(-1000, 1000).unwrap(), 0);
+    assert!(d.wait_log("sent a test-only command; ignored"));
+    assert!(!d.log_text().contains("test hook: stalling"));
 }

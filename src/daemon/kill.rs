@@ -9,8 +9,9 @@ use rustix::event::epoll::EventFlags;
 
 use super::Daemon;
 use crate::event::Token;
-use crate::procs::{self, RecordId, VictimError};
+use crate::procs::{self, Record, RecordId, VictimError};
 use crate::protocol::{LMKD_REPLY_MAX_SIZE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT};
+use crate::reaper::watchdog::WatchdogKill;
 use crate::reaper::{ReapJob, ReapOutcome, ReapResult, WorkerReport, HANDOFF_BUDGET};
 use crate::report::{self, KillContext, KillRecord};
 use crate::sys;
@@ -88,18 +89,29 @@ impl Daemon {
         ctx: &KillContext,
         pressure: bool,
     ) -> Result<KillSent, KillError> {
-        let Some(rec) = self.procs.registry().get(id) else { return Err(KillError::Gone) };
-        let victim = match procs::read_victim(rec) {
+        // Copied out under the lock; the victim's files are read without it.
+        let vref = {
+            let reg = self.procs.registry();
+            match reg.get(id) {
+                // Killed by the watchdog already: its note reports it.
+                None | Some(Record { watchdog_killed: true, .. }) => return Err(KillError::Gone),
+                Some(rec) => procs::VictimRef::of(rec).map_err(|e| {
+                    error!("kill({}): cannot duplicate its pidfd: {e}", rec.pid);
+                    KillError::Failed(e.raw_os_error().unwrap_or(libc::EMFILE))
+                })?,
+            }
+        };
+        let victim = match procs::read_victim(&vref) {
             Ok(v) => v,
             Err(VictimError::NotAProcess) => {
                 // Alive by its pidfd, but without memory or name right now (a kernel thread,
                 // or a process in the middle of exec): not a victim this time. AOSP dropped the
                 // record; it is kept, so the process stays killable.
-                warn!("pid {} has no memory or name to report; not killed this time", rec.pid);
+                warn!("pid {} has no memory or name to report; not killed this time", vref.pid);
                 return Err(KillError::Unreadable);
             }
             Err(e) => {
-                let pid = rec.pid;
+                let pid = vref.pid;
                 if e == VictimError::PidReused {
                     warn!("Possible pid reuse detected (pid {pid}); record dropped");
                 } else {
@@ -109,10 +121,14 @@ impl Daemon {
                 return Err(KillError::Gone);
             }
         };
+        // Only this thread removes records, so it is still there.
         let rec = self.procs.remove(id, &mut self.poller).expect("looked up above");
+        if rec.watchdog_killed {
+            return Err(KillError::Gone);
+        }
         let Some(pidfd) = rec.pidfd else { return Err(KillError::Gone) };
         let seq = self.kill_seq + 1;
-        let dup = rustix::io::fcntl_dupfd_cloexec(&pidfd, 0).ok();
+        let dup = vref.pidfd;
         let mut reap = false;
         let killed_at;
         // An idle worker signals and reaps in one go (see `reaper`); without one the signal goes
@@ -146,7 +162,7 @@ impl Daemon {
         // Read after the signal so as not to delay it; the victim has hardly begun to exit.
         let free_before = self.reaper.free_kb();
         self.kill_seq = seq;
-        self.procs.registry_mut().count_kill(victim.adj);
+        self.procs.registry().count_kill(victim.adj);
         report::log_kill(&victim, ctx);
         let uptime_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let mut record = KillRecord::new(seq, wall_ms(), uptime_ms, &victim, ctx, free_before);
@@ -275,6 +291,58 @@ impl Daemon {
     }
 
     /// The reaper pool has reports.
+    /// The watchdog killed while the loop was stuck: drop the records and report the kills
+    /// (the watchdog itself logged them and counted them).
+    pub(crate) fn on_watchdog(&mut self) {
+        let lost = self.watchdog.take_kills(&mut self.watchdog_kills);
+        if lost > 0 {
+            warn!("{lost} watchdog kills were not reported (the loop was stuck too long)");
+        }
+        let mut kills = std::mem::take(&mut self.watchdog_kills);
+        for k in kills.drain(..) {
+            self.report_watchdog_kill(&k);
+        }
+        self.watchdog_kills = kills;
+    }
+
+    fn report_watchdog_kill(&mut self, k: &WatchdogKill) {
+        let still_there = self.procs.registry().get(k.id).is_some_and(|r| r.watchdog_killed);
+        if still_there {
+            self.procs.remove(k.id, &mut self.poller);
+        }
+        // The watchdog reads nothing of the victim (that may be what the loop is stuck on).
+        let victim = report::Victim {
+            pid: k.pid,
+            uid: k.uid,
+            adj: k.adj,
+            name: crate::protocol::StatName::new(b""),
+            rss_kb: 0,
+            swap_kb: 0,
+            faults: None,
+        };
+        let ctx = KillContext {
+            reason: crate::policy::KillReason::None,
+            reason_text: report::ReasonText::format(format_args!(
+                "lmkd watchdog (loop stuck for {} ms)",
+                k.stuck_for.as_millis()
+            )),
+            min_adj: 0,
+            free_mem_kb: 0,
+            free_swap_kb: 0,
+            thrashing: 0,
+            max_thrashing: 0,
+            requested_by: 0,
+            client_reason: 0,
+        };
+        let seq = self.kill_seq + 1;
+        self.kill_seq = seq;
+        let uptime_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        let mut record = KillRecord::new(seq, wall_ms(), uptime_ms, &victim, &ctx, None);
+        record.outcome = Some(if k.reaped { ReapOutcome::Reaped } else { ReapOutcome::NotReaped });
+        self.history.push(record);
+        self.server.broadcast(LMK_ASYNC_EVENT_KILL, &report::prockill(&victim), Instant::now());
+    }
+
     pub(crate) fn on_reaper_done(&mut self) {
         let mut reports = std::mem::take(&mut self.reap_reports);
         self.reaper.take_reports(&mut reports);

@@ -27,6 +27,7 @@ use crate::protocol::{
     EXT_BASE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
     LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
 };
+use crate::reaper::watchdog::{Watchdog, WatchdogKill, WATCHDOG_TIMEOUT};
 use crate::reaper::{placement, Reaper, ReaperConfig, WorkerReport};
 use crate::report::{history, KillContext, KillHistory, ReasonText};
 use crate::sys::Creds;
@@ -49,6 +50,8 @@ pub struct Options {
     pub update_mode: UpdateMode,
     /// Record the inputs of every decision to this file (`--record`).
     pub record: Option<std::path::PathBuf>,
+    /// Accept the test-only commands (`--test-hooks`; see [`crate::protocol::ext`]).
+    pub test_hooks: bool,
 }
 
 /// The daemon's state.
@@ -92,6 +95,9 @@ pub struct Daemon {
     #[cfg(aosp_build)]
     dump: Option<std::sync::Arc<crate::android::DumpRequests>>,
     started: Instant,
+    watchdog: Watchdog,
+    watchdog_kills: Vec<WatchdogKill>,
+    test_hooks: bool,
 }
 
 impl Daemon {
@@ -136,6 +142,12 @@ impl Daemon {
             free_probe,
         )?;
         poller.add(reaper.done_fd(), Token::ReaperDone, EventFlags::IN)?;
+        let watchdog = Watchdog::start(
+            procs.shared_registry(),
+            WATCHDOG_TIMEOUT,
+            crate::sys::probe_mrelease().available,
+        )?;
+        poller.add(watchdog.fd(), Token::Watchdog, EventFlags::IN)?;
         let history = KillHistory::new(usize::try_from(config.kill_history_size).unwrap_or(0));
         let mut d = Daemon {
             poller,
@@ -179,6 +191,9 @@ impl Daemon {
             #[cfg(aosp_build)]
             dump: None,
             started: Instant::now(),
+            watchdog,
+            watchdog_kills: Vec::with_capacity(64),
+            test_hooks: opts.test_hooks,
         };
         d.open_usage_files();
         #[cfg(aosp_build)]
@@ -224,10 +239,13 @@ impl Daemon {
         };
         let n = self.poller.wait(&mut ready, timeout)?;
         self.wake_at = Instant::now();
+        // One round: every handler and the timers, under the watchdog.
+        self.watchdog.arm(self.wake_at);
         for r in &ready[..n] {
             self.dispatch(*r);
         }
         self.on_timers(Instant::now());
+        self.watchdog.disarm();
         Ok(n)
     }
 
@@ -269,6 +287,7 @@ impl Daemon {
                 }
             }
             Token::KillDone { slot, generation } => self.on_kill_done(slot, generation),
+            Token::Watchdog => self.on_watchdog(),
             Token::Unknown(bits) => warn!("spurious event with token {bits:#x}; ignored"),
         }
     }
@@ -390,21 +409,32 @@ impl Daemon {
     fn on_ext(&mut self, slot: usize, creds: Creds, cmd: ExtCommand) {
         match cmd {
             ExtCommand::Procs => {
-                let reg = self.procs.registry();
-                let mut entries = Vec::with_capacity(reg.len());
-                for adj in (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).rev() {
-                    entries.extend(reg.iter_adj(adj).map(|(_, r)| ProcEntry {
-                        pid: r.pid,
-                        uid: r.uid,
-                        adj: r.adj(),
-                        ptype: r.ptype,
-                        owner: r.owner,
-                    }));
-                }
+                let entries = {
+                    let reg = self.procs.registry();
+                    let mut entries = Vec::with_capacity(reg.len());
+                    for adj in (OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).rev() {
+                        entries.extend(reg.iter_adj(adj).map(|(_, r)| ProcEntry {
+                            pid: r.pid,
+                            uid: r.uid,
+                            adj: r.adj(),
+                            ptype: r.ptype,
+                            owner: r.owner,
+                        }));
+                    }
+                    entries
+                };
                 for packet in encode_procs_reply(&entries) {
                     self.reply(slot, &packet);
                 }
             }
+            ExtCommand::TestStall { .. } | ExtCommand::TestPanic if !self.test_hooks => {
+                warn!("client {} sent a test-only command; ignored", creds.pid);
+            }
+            ExtCommand::TestStall { ms } => {
+                warn!("test hook: stalling the loop for {ms} ms");
+                std::thread::sleep(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
+            }
+            ExtCommand::TestPanic => panic!("test hook: panicking on request"),
             ExtCommand::Status { json } => {
                 let report = self.status_report();
                 let text = if json { report.to_json() } else { report.to_text() };
@@ -445,11 +475,12 @@ impl Daemon {
         uid: i32,
         reason: i32,
     ) -> Result<KillSent, i32> {
-        let Some(id) = self.procs.registry().lookup(pid) else {
+        let mut reg = self.procs.registry();
+        let Some(id) = reg.lookup(pid) else {
             warn!("client {} asked to kill pid {pid}, which is not registered; refused", creds.pid);
             return Err(KILL_NOT_REGISTERED);
         };
-        let rec = self.procs.registry().get(id).expect("looked up");
+        let rec = reg.get(id).expect("looked up");
         if rec.owner != 0 && rec.owner != creds.pid {
             warn!(
                 "client {} asked to kill pid {pid}, registered by client {}; refused",
@@ -465,7 +496,8 @@ impl Daemon {
             return Err(KILL_UID_MISMATCH);
         }
         let adj = rec.adj();
-        self.procs.registry_mut().claim(id, creds.pid);
+        reg.claim(id, creds.pid);
+        drop(reg);
         let ctx = KillContext {
             min_adj: adj,
             reason_text: ReasonText::format(format_args!(

@@ -418,13 +418,16 @@ impl Daemon {
         let mut skip = [RecordId::from_bits(u64::MAX); 8];
         for adj in victim::levels(d.min_adj) {
             let mut skipped = 0;
-            while let Some(id) = victim::pick(
-                self.procs.registry(),
-                adj,
-                heaviest,
-                &skip[..skipped],
-                &mut statm_pages,
-            ) {
+            loop {
+                // The guard is a temporary of this statement: the lock is free for the kill.
+                let picked = victim::pick(
+                    &self.procs.registry(),
+                    adj,
+                    heaviest,
+                    &skip[..skipped],
+                    &mut statm_pages,
+                );
+                let Some(id) = picked else { break };
                 match self.kill_record(id, &ctx, true) {
                     Ok(sent) => {
                         return Some(self.history.get_mut(sent.seq).map_or(0, |r| r.rss_kb))

@@ -68,6 +68,7 @@ impl Daemon {
             reaper_placement: self.reaper.config().placement.to_string(),
             mrelease: self.reaper.support().available,
             reaper_stats: (stats.reaped, stats.races, stats.failures),
+            watchdog_fires: self.watchdog.fired(),
             clients: self
                 .server
                 .slots()

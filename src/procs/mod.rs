@@ -19,6 +19,7 @@ pub mod registry;
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use log::{debug, error, warn};
@@ -80,7 +81,10 @@ pub enum PrioOutcome {
 
 /// Registered processes and the I/O that keeps them.
 pub struct ProcTable {
-    registry: Registry,
+    /// Shared with the watchdog thread, which may kill from it while the main thread is stuck
+    /// (see `reaper::watchdog`). Only the main thread inserts, removes or closes descriptors,
+    /// so the lock is uncontended except while the watchdog fires.
+    registry: Arc<Mutex<Registry>>,
     mode: UpdateMode,
     per_app_memcg: bool,
     memcg_root: Option<memcg::MemcgRoot>,
@@ -95,7 +99,7 @@ impl ProcTable {
     /// open (each record also holds a pidfd); beyond it an update opens the file each time.
     pub fn new(mode: UpdateMode, adj_fd_budget: usize) -> ProcTable {
         ProcTable {
-            registry: Registry::new(),
+            registry: Arc::new(Mutex::new(Registry::new())),
             mode,
             per_app_memcg: false,
             memcg_root: None,
@@ -106,14 +110,16 @@ impl ProcTable {
         }
     }
 
-    /// The process table.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    /// The process table, locked. Do not hold the guard across another `ProcTable` call (the
+    /// lock is not re-entrant) or across anything that can block for long (the watchdog needs
+    /// the table exactly when the main thread is stuck).
+    pub fn registry(&self) -> MutexGuard<'_, Registry> {
+        lock(&self.registry)
     }
 
-    /// Mutable access to the table (kill counters, victim removal by the kill pipeline).
-    pub fn registry_mut(&mut self) -> &mut Registry {
-        &mut self.registry
+    /// The shared table, for the watchdog.
+    pub fn shared_registry(&self) -> Arc<Mutex<Registry>> {
+        Arc::clone(&self.registry)
     }
 
     /// Sets `ro.config.per_app_memcg`: in that mode apps get memcg soft limits by adj, and
@@ -181,19 +187,25 @@ impl ProcTable {
             p.adj
         };
 
-        if let Some(id) = self.registry.lookup(p.pid) {
-            if !self.registry.claim(id, sender) {
-                error!(
-                    "client {sender} (uid {sender_uid}) attempts to modify a process registered by another client (pid {}, owner {})",
-                    p.pid,
-                    self.registry.get(id).map_or(0, |r| r.owner)
-                );
-                return PrioOutcome::Refused;
+        let existing = {
+            let mut reg = self.registry();
+            match reg.lookup(p.pid) {
+                Some(id) if !reg.claim(id, sender) => {
+                    error!(
+                        "client {sender} (uid {sender_uid}) attempts to modify a process registered by another client (pid {}, owner {})",
+                        p.pid,
+                        reg.get(id).map_or(0, |r| r.owner)
+                    );
+                    return PrioOutcome::Refused;
+                }
+                found => found,
             }
+        };
+        if let Some(id) = existing {
             match self.update_existing(id, p) {
                 Ok(()) => {
                     self.apply_soft_limit(p);
-                    self.registry.set_adj(id, filed_adj);
+                    self.registry().set_adj(id, filed_adj);
                     return PrioOutcome::Updated(id);
                 }
                 Err(e) => {
@@ -216,24 +228,28 @@ impl ProcTable {
             }
             return if p.for_lmkd_only { Ok(()) } else { self.write_adj_reopen(p.pid, p.adj) };
         }
-        let rec = self.registry.get(id).ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
-        if p.for_lmkd_only || rec.adj_file.is_none() {
-            // No kept file to prove the process alive: ask its pidfd.
-            if let Some(fd) = &rec.pidfd {
-                if sys::pidfd_is_dead(fd)? {
-                    return Err(io::Error::from_raw_os_error(libc::ESRCH));
+        let written = {
+            let reg = self.registry();
+            let rec = reg.get(id).ok_or_else(|| io::Error::from_raw_os_error(libc::ESRCH))?;
+            match &rec.adj_file {
+                Some(file) if !p.for_lmkd_only => Some(procfs::write_oom_score_adj(file, p.adj)),
+                _ => {
+                    // No kept file to prove the process alive: ask its pidfd.
+                    if let Some(fd) = &rec.pidfd {
+                        if sys::pidfd_is_dead(fd)? {
+                            return Err(io::Error::from_raw_os_error(libc::ESRCH));
+                        }
+                    }
+                    None
                 }
             }
-            if p.for_lmkd_only {
-                return Ok(());
-            }
-            return self.write_adj_reopen(p.pid, p.adj);
-        }
-        let file = rec.adj_file.as_ref().expect("checked above");
-        match procfs::write_oom_score_adj(file, p.adj) {
-            Ok(()) => Ok(()),
-            Err(e) if is_gone(&e) => Err(e),
-            Err(e) => {
+        };
+        match written {
+            None if p.for_lmkd_only => Ok(()),
+            None => self.write_adj_reopen(p.pid, p.adj),
+            Some(Ok(())) => Ok(()),
+            Some(Err(e)) if is_gone(&e) => Err(e),
+            Some(Err(e)) => {
                 self.log_write_failure(p.pid, p.adj, &e);
                 Ok(())
             }
@@ -320,8 +336,9 @@ impl ProcTable {
         let mut rec = Record::new(p.pid, p.uid, filed_adj, p.ptype, sender);
         rec.pidfd = Some(pidfd);
         rec.adj_file = adj_file;
-        let id = self.registry.insert(rec);
-        if let Some(fd) = self.registry.get(id).and_then(|r| r.pidfd.as_ref()) {
+        let mut reg = self.registry();
+        let id = reg.insert(rec);
+        if let Some(fd) = reg.get(id).and_then(|r| r.pidfd.as_ref()) {
             watch.watch(id, fd.as_fd());
         }
         PrioOutcome::Registered(id)
@@ -330,8 +347,8 @@ impl ProcTable {
     /// `LMK_PROCREMOVE` from client `sender`: unknown pids are ignored silently, another
     /// client's record is refused.
     pub fn remove_pid(&mut self, pid: i32, sender: i32, watch: &mut dyn PidfdWatch) -> bool {
-        let Some(id) = self.registry.lookup(pid) else { return false };
-        if !self.registry.claim(id, sender) {
+        let Some(id) = self.registry().lookup(pid) else { return false };
+        if !self.registry().claim(id, sender) {
             error!("client {sender} attempts to unregister a process registered by another client (pid {pid})");
             return false;
         }
@@ -340,7 +357,7 @@ impl ProcTable {
 
     /// `LMK_PROCPURGE` from client `sender`: removes every record it owns or can claim.
     pub fn purge(&mut self, sender: i32, watch: &mut dyn PidfdWatch) -> usize {
-        let ids = self.registry.purgeable(sender);
+        let ids = self.registry().purgeable(sender);
         for &id in &ids {
             self.remove(id, watch);
         }
@@ -349,7 +366,7 @@ impl ProcTable {
 
     /// Client `pid` disconnected: its records become claimable.
     pub fn unclaim(&mut self, pid: i32) -> usize {
-        self.registry.unclaim(pid)
+        self.registry().unclaim(pid)
     }
 
     /// The process behind `id` exited (its pidfd fired): drop the record.
@@ -361,7 +378,7 @@ impl ProcTable {
 
     /// Removes a record, stops watching its pidfd and returns it.
     pub fn remove(&mut self, id: RecordId, watch: &mut dyn PidfdWatch) -> Option<Record> {
-        let rec = self.registry.remove(id)?;
+        let rec = self.registry().remove(id)?;
         if let Some(fd) = &rec.pidfd {
             watch.unwatch(fd.as_fd());
         }
@@ -400,11 +417,38 @@ pub enum VictimError {
     NotAProcess,
 }
 
+/// What the kill path needs of a record, copied out of the locked table so that the slow
+/// `/proc` reads of the victim happen without holding the lock (a `cmdline` read waits for the
+/// victim's mmap lock, which under memory pressure can take long — exactly when the watchdog
+/// may need the table).
+#[derive(Debug)]
+pub struct VictimRef {
+    /// The process id.
+    pub pid: i32,
+    /// Its uid.
+    pub uid: i32,
+    /// The adj it is filed under.
+    pub adj: i32,
+    /// A duplicate of the record's pidfd (the kill goes through it).
+    pub pidfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl VictimRef {
+    /// Copies `rec`, duplicating its pidfd (which fails only when out of descriptors).
+    pub fn of(rec: &Record) -> io::Result<VictimRef> {
+        let pidfd = match &rec.pidfd {
+            Some(fd) => Some(rustix::io::fcntl_dupfd_cloexec(fd, 0)?),
+            None => None,
+        };
+        Ok(VictimRef { pid: rec.pid, uid: rec.uid, adj: rec.adj(), pidfd })
+    }
+}
+
 /// Reads what the kill report needs, before the kill: `status` (Tgid, VmRSS, VmSwap),
 /// `cmdline` (argv\[0\]) and `stat` (faults, start time). The pidfd is checked afterwards: if
 /// the process is still alive, the pid cannot have been reused while it was read, so the files
 /// were its own. Nothing is allocated.
-pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
+pub fn read_victim(rec: &VictimRef) -> Result<crate::report::Victim, VictimError> {
     let pid = rec.pid;
     let dead = || rec.pidfd.as_ref().is_some_and(|fd| sys::pidfd_is_dead(fd).unwrap_or(true));
     if dead() {
@@ -435,12 +479,18 @@ pub fn read_victim(rec: &Record) -> Result<crate::report::Victim, VictimError> {
     Ok(crate::report::Victim {
         pid,
         uid: rec.uid,
-        adj: rec.adj(),
+        adj: rec.adj,
         name,
         rss_kb,
         swap_kb: st.vm_swap_kb.unwrap_or(0),
         faults,
     })
+}
+
+/// Locks the table; a panic elsewhere while it was held does not make it unusable (every
+/// registry operation leaves it consistent before it can panic).
+fn lock(registry: &Mutex<Registry>) -> MutexGuard<'_, Registry> {
+    registry.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Whether an error from a `/proc/<pid>` file means the process no longer exists.
@@ -451,7 +501,7 @@ fn is_gone(e: &io::Error) -> bool {
 impl std::fmt::Debug for ProcTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProcTable")
-            .field("records", &self.registry.len())
+            .field("records", &self.registry().len())
             .field("mode", &self.mode)
             .field("adj_fds_open", &self.adj_fds_open)
             .finish()

@@ -72,6 +72,9 @@ pub struct Record {
     /// is one `write`. It stays bound to the process it was opened for: after the process died
     /// a write fails with `ESRCH` instead of reaching a process that reused the pid.
     pub adj_file: Option<File>,
+    /// The watchdog killed it while the main thread was stuck; the main thread reports the kill
+    /// and drops the record when it gets to the watchdog's note.
+    pub watchdog_killed: bool,
     adj: i32,
     prev: u32,
     next: u32,
@@ -87,6 +90,7 @@ impl Record {
             owner,
             pidfd: None,
             adj_file: None,
+            watchdog_killed: false,
             adj: adj.clamp(OOM_SCORE_ADJ_MIN, OOM_SCORE_ADJ_MAX),
             prev: NIL,
             next: NIL,

@@ -42,6 +42,15 @@ pub const KILL_FAILED: i32 = -5;
 /// `[code, total bytes, offset, count, count bytes of UTF-8]`.
 pub const LMK_EXT_STATUS: i32 = EXT_BASE + 4;
 
+/// `LMK_EXT_TEST_STALL`: test-only, honoured only by a daemon started with `--test-hooks`
+/// (otherwise logged and ignored): the handler sleeps for the given milliseconds, as a stuck
+/// kernel call would, so that tests can prove the watchdog. Request: `[code, ms]`; no reply.
+pub const LMK_EXT_TEST_STALL: i32 = EXT_BASE + 0xff;
+
+/// `LMK_EXT_TEST_PANIC`: test-only, honoured only with `--test-hooks`: the handler panics, so
+/// that tests can see the panic hook log before the daemon dies. Request: `[code]`.
+pub const LMK_EXT_TEST_PANIC: i32 = EXT_BASE + 0xfe;
+
 /// Bytes of text per `LMK_EXT_STATUS` reply packet.
 pub const STATUS_CHUNK: usize = 16 * 1024;
 
@@ -71,6 +80,13 @@ pub enum ExtCommand {
         /// The client's reason code.
         reason: i32,
     },
+    /// `LMK_EXT_TEST_STALL`.
+    TestStall {
+        /// How long the handler sleeps, in ms.
+        ms: i32,
+    },
+    /// `LMK_EXT_TEST_PANIC`.
+    TestPanic,
 }
 
 impl ExtCommand {
@@ -88,9 +104,13 @@ impl ExtCommand {
                 Ok(ExtCommand::Kill { pid: word(1), uid: word(2), reason: word(3) })
             }
             (LMK_EXT_STATUS, 1) => Ok(ExtCommand::Status { json: word(1) == 1 }),
-            (LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL | LMK_EXT_STATUS, _) => {
-                Err(DecodeError::WrongLength { cmd, len })
-            }
+            (LMK_EXT_TEST_STALL, 1) => Ok(ExtCommand::TestStall { ms: word(1) }),
+            (LMK_EXT_TEST_PANIC, 0) => Ok(ExtCommand::TestPanic),
+            (
+                LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL | LMK_EXT_STATUS
+                | LMK_EXT_TEST_STALL | LMK_EXT_TEST_PANIC,
+                _,
+            ) => Err(DecodeError::WrongLength { cmd, len }),
             _ => Err(DecodeError::UnknownCommand { cmd }),
         }
     }
@@ -102,6 +122,8 @@ impl ExtCommand {
             ExtCommand::KillHistory => vec![LMK_EXT_KILL_HISTORY],
             ExtCommand::Kill { pid, uid, reason } => vec![LMK_EXT_KILL, pid, uid, reason],
             ExtCommand::Status { json } => vec![LMK_EXT_STATUS, i32::from(json)],
+            ExtCommand::TestStall { ms } => vec![LMK_EXT_TEST_STALL, ms],
+            ExtCommand::TestPanic => vec![LMK_EXT_TEST_PANIC],
         };
         words.iter().flat_map(|w| w.to_be_bytes()).collect()
     }
@@ -255,6 +277,8 @@ mod tests {
             ExtCommand::Kill { pid: 5, uid: 10_001, reason: -3 },
             ExtCommand::Status { json: true },
             ExtCommand::Status { json: false },
+            ExtCommand::TestStall { ms: 2500 },
+            ExtCommand::TestPanic,
         ] {
             assert_eq!(ExtCommand::decode(&c.encode()), Ok(c));
         }

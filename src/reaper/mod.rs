@@ -34,6 +34,7 @@
 //! pinned to [`placement::Placement`]'s CPUs.
 
 pub mod placement;
+pub mod watchdog;
 
 use std::collections::VecDeque;
 use std::fs;

@@ -79,6 +79,8 @@ pub struct StatusReport {
     pub mrelease: bool,
     /// Victims reaped / races / failures.
     pub reaper_stats: (u64, u64, u64),
+    /// Times the watchdog fired (a loop round stuck for 2 s).
+    pub watchdog_fires: u64,
     /// Connected clients.
     pub clients: Vec<ClientStatus>,
 }
@@ -215,6 +217,7 @@ impl StatusReport {
         );
         let (reaped, races, failures) = self.reaper_stats;
         let _ = writeln!(o, "  reaped          {reaped}  (races {races}, failures {failures})");
+        let _ = writeln!(o, "  watchdog fired  {}", self.watchdog_fires);
         let _ = writeln!(o, "\nCLIENTS");
         for c in &self.clients {
             let _ = writeln!(
@@ -279,8 +282,8 @@ impl StatusReport {
         json_str(&mut o, &self.reaper_placement);
         let _ = write!(
             o,
-            ",\"process_mrelease\":{},\"reaped\":{reaped},\"races\":{races},\"failures\":{failures}}},\"clients\":[",
-            self.mrelease
+            ",\"process_mrelease\":{},\"reaped\":{reaped},\"races\":{races},\"failures\":{failures},\"watchdog_fires\":{}}},\"clients\":[",
+            self.mrelease, self.watchdog_fires
         );
         for (i, c) in self.clients.iter().enumerate() {
             let _ = write!(
