@@ -678,6 +678,122 @@ Node 0, zone  Movable
     }
 
     #[test]
+    fn qemu_debian_bullseye_5_10() {
+        let m = parse_meminfo(fixture!("linux-5.10-debian-bullseye-qemu", "meminfo")).unwrap();
+        assert_eq!((m.mem_total, m.mem_free, m.mem_available), (987_452, 864_100, 810_936));
+        assert_eq!((m.inactive_file, m.shmem, m.swap_total, m.cma_free), (27_884, 71_876, 0, 0));
+        let v = parse_vmstat(fixture!("linux-5.10-debian-bullseye-qemu", "vmstat")).unwrap();
+        assert_eq!((v.nr_free_pages, v.nr_inactive_file, v.nr_active_file), (216_025, 6_971, 109));
+        assert_eq!(v.workingset_refault_file, 19_675);
+        // All reclaim was memcg limit reclaim: only pgscan_file counts it, not these.
+        assert_eq!((v.pgscan_kswapd, v.pgscan_direct, v.pgrefill, v.oom_kill), (0, 0, 0, 0));
+        let z = parse_zoneinfo(fixture!("linux-5.10-debian-bullseye-qemu", "zoneinfo")).unwrap();
+        // DMA (protection 940, min 183) and DMA32 (min 11080) are populated; Normal is empty.
+        assert_eq!((z.nodes, z.zones), (1, 2));
+        assert_eq!((z.min, z.low, z.high, z.totalreserve), (12_203, 15_018, 17_833, 17_833));
+        assert_eq!((z.free, z.free_cma, z.file_lru), (216_025, 0, 7_080));
+        let p = parse_psi(fixture!("linux-5.10-debian-bullseye-qemu", "pressure-memory")).unwrap();
+        assert_eq!((p.some.avg10, p.some.avg60, p.some.total), (101, 34, 282_625));
+        assert_eq!((p.full.avg10, p.full.total), (16, 69_102));
+        let cpu = parse_psi(fixture!("linux-5.10-debian-bullseye-qemu", "pressure-cpu")).unwrap();
+        assert_eq!(cpu.some.avg10, 974);
+        assert_eq!(cpu.full, PsiLine::default(), "no cpu full line before 5.13");
+        let io = parse_psi(fixture!("linux-5.10-debian-bullseye-qemu", "pressure-io")).unwrap();
+        assert_eq!((io.some.avg10, io.full.avg10), (255, 196));
+        let v1 =
+            parse_memcg_stat(fixture!("linux-5.10-debian-bullseye-qemu", "memory.stat")).unwrap();
+        assert_eq!((v1.anon, v1.file, v1.shmem), (0, 33_116_160, 4_190_208));
+        assert_eq!((v1.inactive_file, v1.active_file), (28_364_800, 229_376));
+        assert_eq!(v1.workingset_refault_file, 0, "5.10 v1 memory.stat has no workingset_*");
+        assert_eq!(v1.pgscan, None);
+        let v2 = parse_memcg_stat(fixture!("linux-5.10-debian-bullseye-qemu", "memory.stat.v2"))
+            .unwrap();
+        assert_eq!((v2.anon, v2.file, v2.inactive_file), (0, 33_116_160, 28_364_800));
+        assert_eq!((v2.workingset_refault_file, v2.pgscan), (19_635, Some(36_375)));
+        let cg = parse_psi(fixture!("linux-5.10-debian-bullseye-qemu", "memcg-pressure-memory"))
+            .unwrap();
+        assert_eq!((cg.some.avg10, cg.some.total, cg.full.avg10), (136, 419_049, 27));
+    }
+
+    #[test]
+    fn qemu_ubuntu_jammy_5_15() {
+        let m = parse_meminfo(fixture!("linux-5.15-ubuntu-jammy-qemu", "meminfo")).unwrap();
+        assert_eq!((m.mem_total, m.mem_free, m.mem_available), (979_044, 843_124, 792_264));
+        assert_eq!((m.inactive_file, m.shmem, m.swap_total), (27_860, 71_600, 0));
+        let v = parse_vmstat(fixture!("linux-5.15-ubuntu-jammy-qemu", "vmstat")).unwrap();
+        assert_eq!((v.nr_free_pages, v.nr_inactive_file, v.nr_active_file), (210_781, 6_965, 118));
+        assert_eq!(v.workingset_refault_file, 19_587);
+        assert_eq!((v.pgscan_kswapd, v.pgscan_direct, v.pgrefill, v.oom_kill), (0, 0, 0, 0));
+        let z = parse_zoneinfo(fixture!("linux-5.15-ubuntu-jammy-qemu", "zoneinfo")).unwrap();
+        assert_eq!((z.nodes, z.zones), (1, 2));
+        assert_eq!((z.min, z.low, z.high, z.totalreserve), (12_194, 15_009, 17_824, 17_824));
+        assert_eq!((z.free, z.free_cma, z.file_lru), (210_781, 0, 7_083));
+        let p = parse_psi(fixture!("linux-5.15-ubuntu-jammy-qemu", "pressure-memory")).unwrap();
+        assert_eq!((p.some.avg10, p.some.avg300, p.some.total), (156, 15, 529_934));
+        assert_eq!((p.full.avg10, p.full.total), (146, 506_531));
+        let cpu = parse_psi(fixture!("linux-5.15-ubuntu-jammy-qemu", "pressure-cpu")).unwrap();
+        assert_eq!((cpu.some.avg10, cpu.some.total), (590, 2_309_223));
+        assert_eq!(cpu.full, PsiLine::default(), "cpu full line present, all zero");
+        let io = parse_psi(fixture!("linux-5.15-ubuntu-jammy-qemu", "pressure-io")).unwrap();
+        assert_eq!((io.some.avg10, io.full.avg10), (311, 284));
+        let v1 = parse_memcg_stat(fixture!("linux-5.15-ubuntu-jammy-qemu", "memory.stat")).unwrap();
+        assert_eq!((v1.anon, v1.file, v1.shmem), (49_152, 33_198_080, 4_194_304));
+        assert_eq!((v1.inactive_file, v1.active_file), (28_528_640, 475_136));
+        assert_eq!((v1.inactive_anon, v1.active_anon), (4_239_360, 4_096));
+        assert_eq!(v1.workingset_refault_file, 0, "5.15 v1 memory.stat has no workingset_*");
+        let v2 =
+            parse_memcg_stat(fixture!("linux-5.15-ubuntu-jammy-qemu", "memory.stat.v2")).unwrap();
+        assert_eq!((v2.anon, v2.file, v2.inactive_file), (53_248, 33_038_336, 28_360_704));
+        assert_eq!((v2.workingset_refault_file, v2.pgscan), (19_619, Some(29_509)));
+        let cg =
+            parse_psi(fixture!("linux-5.15-ubuntu-jammy-qemu", "memcg-pressure-memory")).unwrap();
+        assert_eq!((cg.some.avg10, cg.some.total), (248, 565_530));
+        assert_eq!(cg.full, cg.some);
+    }
+
+    #[test]
+    fn qemu_debian_bookworm_6_1() {
+        let m = parse_meminfo(fixture!("linux-6.1-debian-bookworm-qemu", "meminfo")).unwrap();
+        assert_eq!((m.mem_total, m.mem_free, m.mem_available), (981_476, 846_820, 794_648));
+        assert_eq!((m.inactive_file, m.shmem, m.swap_total), (27_884, 71_892, 0));
+        let v = parse_vmstat(fixture!("linux-6.1-debian-bookworm-qemu", "vmstat")).unwrap();
+        assert_eq!((v.nr_free_pages, v.nr_inactive_file, v.nr_active_file), (211_705, 6_971, 118));
+        assert_eq!(v.workingset_refault_file, 20_259);
+        assert_eq!((v.pgscan_kswapd, v.pgscan_direct, v.pgrefill, v.oom_kill), (0, 0, 0, 0));
+        let z = parse_zoneinfo(fixture!("linux-6.1-debian-bookworm-qemu", "zoneinfo")).unwrap();
+        // `boost` and `cma` lines are skipped; DMA protection 934 is added to DMA's marks.
+        assert_eq!((z.nodes, z.zones), (1, 2));
+        assert_eq!((z.min, z.low, z.high, z.totalreserve), (12_197, 15_012, 17_827, 17_827));
+        assert_eq!((z.free, z.free_cma, z.file_lru), (211_642, 0, 7_089));
+        let p = parse_psi(fixture!("linux-6.1-debian-bookworm-qemu", "pressure-memory")).unwrap();
+        assert_eq!((p.some.avg10, p.some.avg60, p.some.total), (123, 49, 423_322));
+        assert_eq!((p.full.avg10, p.full.total), (110, 365_079));
+        let cpu = parse_psi(fixture!("linux-6.1-debian-bookworm-qemu", "pressure-cpu")).unwrap();
+        assert_eq!((cpu.some.avg10, cpu.some.total, cpu.full.total), (468, 2_473_792, 0));
+        let io = parse_psi(fixture!("linux-6.1-debian-bookworm-qemu", "pressure-io")).unwrap();
+        assert_eq!((io.some.avg10, io.full.avg10), (243, 205));
+        let v1 =
+            parse_memcg_stat(fixture!("linux-6.1-debian-bookworm-qemu", "memory.stat")).unwrap();
+        assert_eq!((v1.anon, v1.file, v1.shmem), (49_152, 33_222_656, 4_194_304));
+        assert_eq!((v1.inactive_file, v1.active_file), (28_553_216, 475_136));
+        assert_eq!(v1.workingset_refault_file, 20_259, "v1 gained workingset_refault_file");
+        assert_eq!(v1.pgscan, None);
+        let v2 =
+            parse_memcg_stat(fixture!("linux-6.1-debian-bookworm-qemu", "memory.stat.v2")).unwrap();
+        assert_eq!((v2.anon, v2.file, v2.inactive_file), (49_152, 33_251_328, 28_766_208));
+        assert_eq!(v2.active_file, 290_816);
+        assert_eq!(
+            (v2.workingset_refault_file, v2.pgscan),
+            (19_234, Some(28_020)),
+            "pgscan, not pgscan_kswapd/pgscan_direct"
+        );
+        let cg =
+            parse_psi(fixture!("linux-6.1-debian-bookworm-qemu", "memcg-pressure-memory")).unwrap();
+        assert_eq!((cg.some.avg10, cg.some.total), (212, 694_707));
+        assert_eq!(cg.full, cg.some);
+    }
+
+    #[test]
     fn bad_files_are_errors() {
         assert_eq!(parse_meminfo(b""), Err(ParseError::Truncated));
         assert_eq!(parse_meminfo(b"MemTotal: 100 kB\nMemFree: 5"), Err(ParseError::Truncated));
