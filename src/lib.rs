@@ -38,6 +38,7 @@ pub mod client;
 pub mod config;
 pub mod daemon;
 pub mod event;
+pub mod fault;
 pub mod logging;
 pub mod memory;
 pub mod policy;

@@ -29,8 +29,8 @@ Options:
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
-  --test-hooks    tests only: accept LMK_EXT_TEST_STALL, which stalls the event loop
-                  (to prove the watchdog). Never set on a device.
+  --test-hooks    tests only: accept the LMK_EXT_TEST_* commands (stall the loop, panic,
+                  inject faults, simulate pressure) and LMKD_FAULTS. Never set on a device.
   -h, --help      this text
   -V, --version   the version
 
@@ -38,6 +38,7 @@ Environment:
   LMKD_LOG        host log level (error, warn, info, debug, trace); default from ro.lmk.debug.
   ANDROID_SOCKET_lmkd
                   the listening socket's descriptor, as init passes it.
+  LMKD_FAULTS     with --test-hooks: faults to inject from the start (see src/fault.rs).
 
 Exit status (client modes, as AOSP): 0 on success, 255 (-1) on failure.";
 
@@ -231,6 +232,20 @@ fn run_daemon(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if args.test_hooks {
+        warn!("test hooks are on (--test-hooks): never run a device like this");
+        if let Ok(spec) = std::env::var("LMKD_FAULTS") {
+            match lmkd::fault::install(&spec) {
+                Ok(n) => warn!("{n} faults armed from LMKD_FAULTS: {spec:?}"),
+                Err(e) => {
+                    error!("LMKD_FAULTS: {e}; exiting");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    } else if std::env::var_os("LMKD_FAULTS").is_some() {
+        warn!("LMKD_FAULTS is ignored without --test-hooks");
+    }
     let opts = Options {
         server,
         props,

@@ -19,6 +19,11 @@ use crate::sys;
 /// Kills tracked until their victims die (the pidfd waits).
 pub const MAX_IN_FLIGHT: usize = 16;
 
+/// The longest the decision waits for a victim's death when `ro.lmk.kill_timeout_ms` is 0
+/// ("until it dies"). AOSP waits forever; a victim stuck in the kernel (or a pidfd that never
+/// signals) would then stop every later kill. With the reaper its memory is back long before.
+pub const KILL_WAIT_CAP: Duration = Duration::from_secs(5);
+
 /// A kill whose victim has not died yet.
 #[derive(Debug)]
 pub(crate) struct InFlight {
@@ -103,11 +108,14 @@ impl Daemon {
         };
         let victim = match procs::read_victim(&vref) {
             Ok(v) => v,
-            Err(VictimError::NotAProcess) => {
+            Err(VictimError::Unreadable) => {
                 // Alive by its pidfd, but without memory or name right now (a kernel thread,
                 // or a process in the middle of exec): not a victim this time. AOSP dropped the
                 // record; it is kept, so the process stays killable.
-                warn!("pid {} has no memory or name to report; not killed this time", vref.pid);
+                warn!(
+                    "pid {} could not be read (no memory or name); not killed this time",
+                    vref.pid
+                );
                 return Err(KillError::Unreadable);
             }
             Err(e) => {
@@ -127,7 +135,10 @@ impl Daemon {
             return Err(KillError::Gone);
         }
         let Some(pidfd) = rec.pidfd else { return Err(KillError::Gone) };
+        // Taken now, even if the kill then fails: a worker may already report under it, and a
+        // later kill must never reuse the number (its reports would be mixed up).
         let seq = self.kill_seq + 1;
+        self.kill_seq = seq;
         let dup = vref.pidfd;
         let mut reap = false;
         let killed_at;
@@ -161,7 +172,6 @@ impl Daemon {
         }
         // Read after the signal so as not to delay it; the victim has hardly begun to exit.
         let free_before = self.reaper.free_kb();
-        self.kill_seq = seq;
         self.procs.registry().count_kill(victim.adj);
         report::log_kill(&victim, ctx);
         let uptime_ms = i64::try_from(self.started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -236,6 +246,11 @@ impl Daemon {
         };
         kills.generations[slot] = kills.generations[slot].wrapping_add(1);
         let token = Token::KillDone { slot: slot as u8, generation: kills.generations[slot] };
+        if crate::fault::check(crate::fault::Site::PidfdWait, "").is_some() {
+            // Injected: a pidfd that never signals. The wait ends by its timeout or cap.
+            kills.slots[slot] = Some(k);
+            return;
+        }
         if let Err(e) = self.poller.add(&k.pidfd, token, EventFlags::IN) {
             warn!("cannot wait for the death of pid {}: {e}", k.pid);
             return;
@@ -271,10 +286,18 @@ impl Daemon {
         let Some(k) = self.kills.pressure_kill() else { return false };
         let timeout =
             Duration::from_millis(u64::try_from(self.config.kill_timeout_ms).unwrap_or(0));
-        if timeout.is_zero() || now.saturating_duration_since(k.killed_at) < timeout {
+        let capped = timeout.is_zero();
+        let limit = if capped { KILL_WAIT_CAP } else { timeout };
+        if now.saturating_duration_since(k.killed_at) < limit {
             return false;
         }
-        if self.config.debug {
+        if capped {
+            warn!(
+                "pid {} has not died {} ms after SIGKILL; no longer waiting for it",
+                k.pid,
+                now.saturating_duration_since(k.killed_at).as_millis()
+            );
+        } else if self.config.debug {
             info!(
                 "Stop waiting for process kill after {}ms",
                 now.saturating_duration_since(k.killed_at).as_millis()
@@ -290,7 +313,6 @@ impl Daemon {
         true
     }
 
-    /// The reaper pool has reports.
     /// The watchdog killed while the loop was stuck: drop the records and report the kills
     /// (the watchdog itself logged them and counted them).
     pub(crate) fn on_watchdog(&mut self) {
@@ -343,6 +365,7 @@ impl Daemon {
         self.server.broadcast(LMK_ASYNC_EVENT_KILL, &report::prockill(&victim), Instant::now());
     }
 
+    /// The reaper pool has reports.
     pub(crate) fn on_reaper_done(&mut self) {
         let mut reports = std::mem::take(&mut self.reap_reports);
         self.reaper.take_reports(&mut reports);

@@ -254,12 +254,12 @@ impl Daemon {
     fn next_deadline(&self) -> Option<Duration> {
         let now_ms = self.now_ms();
         let poll = self.poll.deadline_ms().map(|d| Duration::from_millis(d.saturating_sub(now_ms)));
-        let kill = self.kills.pressure_kill().and_then(|k| {
-            let timeout = u64::try_from(self.config.kill_timeout_ms).ok().filter(|&t| t > 0)?;
-            Some(
-                (k.killed_at + Duration::from_millis(timeout))
-                    .saturating_duration_since(Instant::now()),
-            )
+        let kill = self.kills.pressure_kill().map(|k| {
+            let limit = match u64::try_from(self.config.kill_timeout_ms).unwrap_or(0) {
+                0 => kill::KILL_WAIT_CAP,
+                t => Duration::from_millis(t),
+            };
+            (k.killed_at + limit).saturating_duration_since(Instant::now())
         });
         match (poll, kill) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -278,7 +278,13 @@ impl Daemon {
             Token::Conn(slot) => self.on_conn(slot, r.flags),
             Token::ProcExit(id) => self.procs.on_exit(id, &mut self.poller),
             Token::ReaperDone => self.on_reaper_done(),
-            Token::Pressure(level) => self.on_pressure(level, r.flags),
+            Token::Pressure(level) => {
+                let mut flags = r.flags;
+                if crate::fault::check(crate::fault::Site::PsiEvent, "").is_some() {
+                    flags |= EventFlags::ERR;
+                }
+                self.on_pressure(level, flags)
+            }
             Token::Dump =>
             {
                 #[cfg(aosp_build)]
@@ -427,7 +433,12 @@ impl Daemon {
                     self.reply(slot, &packet);
                 }
             }
-            ExtCommand::TestStall { .. } | ExtCommand::TestPanic if !self.test_hooks => {
+            ExtCommand::TestStall { .. }
+            | ExtCommand::TestPanic
+            | ExtCommand::TestFaults(_)
+            | ExtCommand::TestPressure { .. }
+                if !self.test_hooks =>
+            {
                 warn!("client {} sent a test-only command; ignored", creds.pid);
             }
             ExtCommand::TestStall { ms } => {
@@ -435,6 +446,11 @@ impl Daemon {
                 std::thread::sleep(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
             }
             ExtCommand::TestPanic => panic!("test hook: panicking on request"),
+            ExtCommand::TestFaults(spec) => match crate::fault::install(&spec) {
+                Ok(n) => warn!("test hook: {n} faults armed: {spec:?}"),
+                Err(e) => error!("test hook: bad fault specification: {e}"),
+            },
+            ExtCommand::TestPressure { level } => self.test_pressure(level),
             ExtCommand::Status { json } => {
                 let report = self.status_report();
                 let text = if json { report.to_json() } else { report.to_text() };

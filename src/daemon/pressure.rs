@@ -280,6 +280,29 @@ impl Daemon {
         self.run_cycle(wake);
     }
 
+    /// The `LMK_EXT_TEST_PRESSURE` hook: a pressure event at `level`, as the running monitors
+    /// would deliver it.
+    pub(crate) fn test_pressure(&mut self, level: i32) {
+        let Some(l) = usize::try_from(level).ok().and_then(Level::from_index) else {
+            warn!("test hook: no pressure level {level}");
+            return;
+        };
+        match &self.monitors {
+            Monitors::Vmpressure(mons) => {
+                match mons.iter().flatten().find(|m| m.level == l).map(|m| m.poke()) {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => warn!("test hook: cannot signal the {} monitor: {e}", l.name()),
+                    None => warn!("test hook: no {} vmpressure monitor", l.name()),
+                }
+            }
+            Monitors::Psi(_) => self.dispatch(crate::event::Ready {
+                token: crate::event::Token::Pressure(l as u8),
+                flags: EventFlags::IN,
+            }),
+            Monitors::None => warn!("test hook: no pressure monitors"),
+        }
+    }
+
     /// A poll of the polling window is due.
     pub(crate) fn on_poll(&mut self) {
         self.stats.polls += 1;
@@ -296,7 +319,8 @@ impl Daemon {
         let timeout = u64::try_from(self.config.kill_timeout_ms).unwrap_or(0);
         let elapsed = u64::try_from(k.killed_at.elapsed().as_millis()).unwrap_or(u64::MAX);
         if self.config.use_new_strategy && self.monitors.source() == Some(Source::Psi) {
-            timeout == 0 || elapsed < timeout
+            let cap = u64::try_from(super::kill::KILL_WAIT_CAP.as_millis()).unwrap_or(u64::MAX);
+            (timeout == 0 && elapsed < cap) || elapsed < timeout
         } else {
             timeout > 0 && elapsed < timeout
         }

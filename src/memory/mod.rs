@@ -88,10 +88,19 @@ impl KernelFile {
         loop {
             let mut len = 0;
             loop {
-                match self.file.read_at(&mut self.buf[len..], len as u64) {
+                let fault = crate::fault::check(crate::fault::Site::Read, self.name);
+                let r = match fault.and_then(|a| a.error()) {
+                    Some(e) => Err(e),
+                    None => self.file.read_at(&mut self.buf[len..], len as u64),
+                };
+                match r {
                     Ok(0) => break,
                     Ok(n) => {
                         len += n;
+                        if let Some(crate::fault::Action::Truncate(max)) = fault {
+                            len = len.min(max);
+                            break;
+                        }
                         if len == self.buf.len() {
                             break;
                         }

@@ -59,6 +59,9 @@ pub const UNPRIVILEGED_WINDOW_MS: u64 = 2000;
 
 /// Writes `t` to the pressure file at `path` and returns the trigger's descriptor.
 pub fn register(path: &Path, t: &Trigger) -> io::Result<OwnedFd> {
+    if let Some(e) = crate::fault::check(crate::fault::Site::Psi, "").and_then(|f| f.error()) {
+        return Err(e);
+    }
     let mut f = OpenOptions::new()
         .write(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)

@@ -30,6 +30,12 @@ impl Monitor {
         self.event.as_fd()
     }
 
+    /// Signals the eventfd as the kernel would (the test hook that simulates pressure).
+    pub fn poke(&self) -> io::Result<()> {
+        rustix::io::write(&self.event, &1u64.to_ne_bytes())?;
+        Ok(())
+    }
+
     /// Reads (and so clears) the event count; 0 when nothing fired.
     pub fn take(&self) -> u64 {
         let mut b = [0u8; 8];

@@ -412,9 +412,9 @@ pub enum VictimError {
     Gone,
     /// `Tgid` differs from the pid: the number now belongs to a thread of another process.
     PidReused,
-    /// Alive by its pidfd, but no `VmRSS` or no name: a kernel thread, or a process caught in
-    /// the middle of exec.
-    NotAProcess,
+    /// Alive by its pidfd, but its files could not be read (an I/O error), or have no `VmRSS`
+    /// or no name (a kernel thread, or a process caught in the middle of exec).
+    Unreadable,
 }
 
 /// What the kill path needs of a record, copied out of the locked table so that the slow
@@ -454,15 +454,19 @@ pub fn read_victim(rec: &VictimRef) -> Result<crate::report::Victim, VictimError
     if dead() {
         return Err(VictimError::Gone);
     }
-    let st = procfs::read_status(pid).map_err(|_| VictimError::Gone)?;
+    // Only "no such process" means gone; any other error (EIO, ENOMEM, EAGAIN...) leaves a
+    // live process that could not be read this time: kept, and another victim is tried.
+    let gone_or_unreadable =
+        |e: io::Error| if is_gone(&e) { VictimError::Gone } else { VictimError::Unreadable };
+    let st = procfs::read_status(pid).map_err(gone_or_unreadable)?;
     if st.tgid.is_some_and(|t| t != pid) {
         return Err(VictimError::PidReused);
     }
-    let rss_kb = st.vm_rss_kb.ok_or(VictimError::NotAProcess)?;
+    let rss_kb = st.vm_rss_kb.ok_or(VictimError::Unreadable)?;
     let mut buf = [0u8; 256];
-    let name = procfs::read_cmdline_name(pid, &mut buf).map_err(|_| VictimError::Gone)?;
+    let name = procfs::read_cmdline_name(pid, &mut buf).map_err(gone_or_unreadable)?;
     if name.is_empty() {
-        return Err(VictimError::NotAProcess);
+        return Err(VictimError::Unreadable);
     }
     let name = crate::protocol::StatName::new(name);
     let mut sbuf = [0u8; 1024];

@@ -102,12 +102,24 @@ pub fn format_i32(v: i32, buf: &mut [u8; 12]) -> &[u8] {
 
 /// Reads as much of `/proc/<pid>/<file>` as fits in `buf` and returns the bytes read.
 pub fn read_proc_file<'a>(pid: i32, file: &str, buf: &'a mut [u8]) -> io::Result<&'a [u8]> {
-    let mut f = File::open(ProcPath::new(pid, file).as_str())?;
+    let path = ProcPath::new(pid, file);
+    let mut f = File::open(path.as_str())?;
     let mut len = 0;
     while len < buf.len() {
-        match f.read(&mut buf[len..]) {
+        let fault = crate::fault::check(crate::fault::Site::PidRead, path.as_str());
+        let r = match fault.and_then(|a| a.error()) {
+            Some(e) => Err(e),
+            None => f.read(&mut buf[len..]),
+        };
+        match r {
             Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if let Some(crate::fault::Action::Truncate(max)) = fault {
+                    len = len.min(max);
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
@@ -128,6 +140,10 @@ pub fn open_oom_score_adj(pid: i32) -> io::Result<File> {
 
 /// Writes `adj` in decimal to an open `oom_score_adj` file: one `write(2)`, no allocation.
 pub fn write_oom_score_adj(file: &File, adj: i32) -> io::Result<()> {
+    if let Some(e) = crate::fault::check(crate::fault::Site::AdjWrite, "").and_then(|f| f.error())
+    {
+        return Err(e);
+    }
     let mut digits = [0u8; 12];
     let text = format_i32(adj, &mut digits);
     let mut f = file;

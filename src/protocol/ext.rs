@@ -51,6 +51,19 @@ pub const LMK_EXT_TEST_STALL: i32 = EXT_BASE + 0xff;
 /// that tests can see the panic hook log before the daemon dies. Request: `[code]`.
 pub const LMK_EXT_TEST_PANIC: i32 = EXT_BASE + 0xfe;
 
+/// `LMK_EXT_TEST_FAULTS`: test-only, honoured only with `--test-hooks`: replaces the armed
+/// faults (see [`crate::fault`]). Request: `[code]` followed by the specification in UTF-8,
+/// padded with NULs to a multiple of 4 bytes (at most [`FAULT_SPEC_MAX`]); no reply.
+pub const LMK_EXT_TEST_FAULTS: i32 = EXT_BASE + 0xfd;
+
+/// `LMK_EXT_TEST_PRESSURE`: test-only, honoured only with `--test-hooks`: a pressure event at
+/// a level (0 low, 1 medium, 2 critical) arrives as the running monitors would deliver it (a
+/// vmpressure eventfd is signalled; a PSI wake-up is dispatched). Request: `[code, level]`.
+pub const LMK_EXT_TEST_PRESSURE: i32 = EXT_BASE + 0xfc;
+
+/// Longest fault specification `LMK_EXT_TEST_FAULTS` carries.
+pub const FAULT_SPEC_MAX: usize = 240;
+
 /// Bytes of text per `LMK_EXT_STATUS` reply packet.
 pub const STATUS_CHUNK: usize = 16 * 1024;
 
@@ -60,7 +73,7 @@ pub const PROCS_RECORD_WORDS: usize = 5;
 pub const PROCS_PER_PACKET: usize = 256;
 
 /// An extension request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ExtCommand {
     /// `LMK_EXT_PROCS`.
     Procs,
@@ -87,9 +100,22 @@ pub enum ExtCommand {
     },
     /// `LMK_EXT_TEST_PANIC`.
     TestPanic,
+    /// `LMK_EXT_TEST_FAULTS`: the specification.
+    TestFaults(Box<str>),
+    /// `LMK_EXT_TEST_PRESSURE`.
+    TestPressure {
+        /// 0 low, 1 medium, 2 critical.
+        level: i32,
+    },
 }
 
 impl ExtCommand {
+    /// `LMK_EXT_TEST_FAULTS` with `spec`; `None` when it is too long or holds a NUL.
+    pub fn test_faults(spec: &str) -> Option<ExtCommand> {
+        (spec.len() <= FAULT_SPEC_MAX && !spec.contains('\0'))
+            .then(|| ExtCommand::TestFaults(spec.into()))
+    }
+
     /// Decodes an extension request; codes below [`EXT_BASE`] are not extensions.
     pub fn decode(buf: &[u8]) -> Result<ExtCommand, DecodeError> {
         let (cmd, nargs) = frame(buf)?;
@@ -106,9 +132,26 @@ impl ExtCommand {
             (LMK_EXT_STATUS, 1) => Ok(ExtCommand::Status { json: word(1) == 1 }),
             (LMK_EXT_TEST_STALL, 1) => Ok(ExtCommand::TestStall { ms: word(1) }),
             (LMK_EXT_TEST_PANIC, 0) => Ok(ExtCommand::TestPanic),
+            (LMK_EXT_TEST_PRESSURE, 1) => Ok(ExtCommand::TestPressure { level: word(1) }),
+            (LMK_EXT_TEST_FAULTS, _) => {
+                let text = &buf[4..];
+                let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
+                let spec = std::str::from_utf8(&text[..end])
+                    .ok()
+                    .filter(|_| end <= FAULT_SPEC_MAX && text[end..].iter().all(|&b| b == 0));
+                match spec {
+                    Some(s) => Ok(ExtCommand::TestFaults(s.into())),
+                    None => Err(DecodeError::WrongLength { cmd, len }),
+                }
+            }
             (
-                LMK_EXT_PROCS | LMK_EXT_KILL_HISTORY | LMK_EXT_KILL | LMK_EXT_STATUS
-                | LMK_EXT_TEST_STALL | LMK_EXT_TEST_PANIC,
+                LMK_EXT_PROCS
+                | LMK_EXT_KILL_HISTORY
+                | LMK_EXT_KILL
+                | LMK_EXT_STATUS
+                | LMK_EXT_TEST_STALL
+                | LMK_EXT_TEST_PANIC
+                | LMK_EXT_TEST_PRESSURE,
                 _,
             ) => Err(DecodeError::WrongLength { cmd, len }),
             _ => Err(DecodeError::UnknownCommand { cmd }),
@@ -124,6 +167,13 @@ impl ExtCommand {
             ExtCommand::Status { json } => vec![LMK_EXT_STATUS, i32::from(json)],
             ExtCommand::TestStall { ms } => vec![LMK_EXT_TEST_STALL, ms],
             ExtCommand::TestPanic => vec![LMK_EXT_TEST_PANIC],
+            ExtCommand::TestPressure { level } => vec![LMK_EXT_TEST_PRESSURE, level],
+            ExtCommand::TestFaults(ref spec) => {
+                let mut p = LMK_EXT_TEST_FAULTS.to_be_bytes().to_vec();
+                p.extend_from_slice(spec.as_bytes());
+                p.resize(p.len().next_multiple_of(4), 0);
+                return p;
+            }
         };
         words.iter().flat_map(|w| w.to_be_bytes()).collect()
     }
@@ -279,6 +329,9 @@ mod tests {
             ExtCommand::Status { json: false },
             ExtCommand::TestStall { ms: 2500 },
             ExtCommand::TestPanic,
+            ExtCommand::TestPressure { level: 2 },
+            ExtCommand::test_faults("read@meminfo=ENOENT*1").unwrap(),
+            ExtCommand::test_faults("").unwrap(),
         ] {
             assert_eq!(ExtCommand::decode(&c.encode()), Ok(c));
         }

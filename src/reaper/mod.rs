@@ -533,7 +533,11 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
     let _ = sys::sched_setscheduler(0, sys::SCHED_OTHER, 0);
     let mut outcome = ReapOutcome::Failed(libc::EAGAIN);
     for _ in 0..=MRELEASE_RETRIES {
-        outcome = match sys::process_mrelease(job.pidfd.as_fd(), flags) {
+        let result = match crate::fault::check(crate::fault::Site::Mrelease, "reap") {
+            Some(f) => f.error().map_or(Ok(()), Err),
+            None => sys::process_mrelease(job.pidfd.as_fd(), flags),
+        };
+        outcome = match result {
             Ok(()) => ReapOutcome::Reaped,
             Err(e) => match e.raw_os_error().unwrap_or(0) {
                 libc::ESRCH => ReapOutcome::AlreadyExited,

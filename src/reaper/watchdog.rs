@@ -231,7 +231,7 @@ fn fire(s: &Shared, stuck_for: Duration) {
             reg.count_kill(adj);
             drop(reg);
             error!("lmkd watchdog killed process {pid}, oom_score_adj {adj}");
-            let reaped = dup.is_some_and(|fd| match sys::process_mrelease(fd.as_fd(), 0) {
+            let reaped = dup.is_some_and(|fd| match mrelease(fd.as_fd()) {
                 Ok(()) => true,
                 Err(e) => e.raw_os_error() == Some(libc::ESRCH),
             });
@@ -240,6 +240,13 @@ fn fire(s: &Shared, stuck_for: Duration) {
         }
     }
     warn!("lmkd watchdog: no registered process with adj >= 0 to kill");
+}
+
+fn mrelease(fd: BorrowedFd<'_>) -> io::Result<()> {
+    match crate::fault::check(crate::fault::Site::Mrelease, "reap") {
+        Some(f) => f.error().map_or(Ok(()), Err),
+        None => sys::process_mrelease(fd, 0),
+    }
 }
 
 fn note(s: &Shared, k: WatchdogKill) {

@@ -35,6 +35,11 @@ pub struct MreleaseSupport {
 /// understood; `ENOSYS` means no syscall; `EINVAL` for the flagged call means an unknown flag
 /// (the kernel checks flags before the descriptor).
 pub fn probe() -> MreleaseSupport {
+    if let Some(crate::fault::Action::Errno(e)) =
+        crate::fault::check(crate::fault::Site::Mrelease, "probe")
+    {
+        return MreleaseSupport { available: e != libc::ENOSYS, reap_kill: false };
+    }
     let call = |flags: u32| -> Option<i32> {
         // SAFETY: an invalid descriptor (-1) makes the kernel fail the call before it acts.
         let r = unsafe { libc::syscall(libc::SYS_process_mrelease, -1i32, flags) };

@@ -32,6 +32,9 @@ pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
 /// Unlike `kill(2)` this can never reach a process that reused the pid number.
 /// See [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html).
 pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> io::Result<()> {
+    if let Some(e) = crate::fault::check(crate::fault::Site::Signal, "").and_then(|f| f.error()) {
+        return Err(e);
+    }
     // SAFETY: a NULL siginfo pointer is allowed and means "as if sent by kill(2)"; the fd is
     // borrowed for the duration of the call.
     cvt(unsafe {

@@ -111,6 +111,16 @@ impl Daemon {
     /// As [`Daemon::start`], with extra arguments and `LMKD_LOG` set to `log` (or unset, so
     /// that `ro.lmk.debug` decides the level).
     pub fn start_full(props: &str, extra: &[&str], log_level: Option<&str>) -> Daemon {
+        Daemon::start_env(props, extra, log_level, &[])
+    }
+
+    /// As [`Daemon::start_full`], with extra environment variables for the daemon.
+    pub fn start_env(
+        props: &str,
+        extra: &[&str],
+        log_level: Option<&str>,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = TempDir::new("daemon");
         let socket = dir.path().join("lmkd.sock");
         let props_path = dir.path().join("lmkd.prop");
@@ -118,6 +128,7 @@ impl Daemon {
         fs::write(&props_path, props).unwrap();
         let mut cmd = Command::new(lmkd_bin());
         cmd.arg("--socket").arg(&socket).arg("--props").arg(&props_path).args(extra);
+        cmd.envs(env.iter().copied());
         match log_level {
             Some(l) => cmd.env("LMKD_LOG", l),
             None => cmd.env_remove("LMKD_LOG"),
