@@ -11,6 +11,7 @@ use lmkd::client::Client;
 use lmkd::config::FileProperties;
 use lmkd::daemon::{Daemon, Options};
 use lmkd::procs::UpdateMode;
+use lmkd::protocol::ext::ExtCommand;
 use lmkd::protocol::{Server, PROC_TYPE_APP};
 use lmkd::sys::{count_allocations, CountingAlloc};
 
@@ -82,4 +83,90 @@ fn a_steady_state_priority_update_makes_no_heap_allocation() {
             || while daemon.run_once(Some(Duration::from_millis(50))).unwrap() > 0 {},
         );
     assert!(allocations > 0, "the counting allocator sees allocations");
+}
+
+/// Proves that the pressure path allocates nothing once the daemon is warm: pressure event
+/// (a vmpressure eventfd) → snapshot of the kernel's memory files → decision → victim choice →
+/// reading the victim → SIGKILL through the reaper hand-over → report (log line, history,
+/// events to a subscriber) → the victim's exit. The old strategy in minfree mode with a table
+/// that always matches makes every event and every poll of the window that follows a kill.
+#[test]
+fn the_pressure_path_makes_no_heap_allocation() {
+    if !require(is_root(), "root (vmpressure on the root memory cgroup)") {
+        return;
+    }
+    let dir = TempDir::new("alloc-pressure");
+    let sock = dir.path().join("lmkd.sock");
+    let props = dir.path().join("lmkd.prop");
+    std::fs::write(
+        &props,
+        "ro.lmk.use_psi=false\nro.lmk.use_new_strategy=false\nro.lmk.use_minfree_levels=true\n\
+         ro.lmk.kill_timeout_ms=0\n",
+    )
+    .unwrap();
+    let opts = Options {
+        server: Server::bind(&sock).unwrap(),
+        props: Box::new(FileProperties::open(&props).unwrap()),
+        update_mode: UpdateMode::KeepOpen,
+        record: None,
+        test_hooks: true,
+    };
+    // The real logger, so that the kill line is formatted and written too.
+    lmkd::logging::init(false);
+    let mut daemon = Daemon::new(opts).unwrap();
+    let client = Client::connect(&sock).unwrap();
+    let mut sub = Client::connect(&sock).unwrap();
+    let idle = |d: &mut Daemon| while d.run_once(Some(Duration::from_millis(50))).unwrap() > 0 {};
+    idle(&mut daemon);
+    sub.subscribe(0).unwrap();
+    client.target(&[(1 << 28, 0)]).unwrap();
+    let mut kids: Vec<Sleeper> = (0..24).map(|_| Sleeper::new()).collect();
+    for (i, k) in kids.iter().enumerate() {
+        client.register(k.pid(), 10_900, 900 + i as i32, PROC_TYPE_APP).unwrap();
+    }
+    idle(&mut daemon);
+    let pressure = ExtCommand::TestPressure { level: 2 }.encode();
+    // Runs the loop for `rounds` rounds of at most 20 ms (the poll interval is 10 ms), with
+    // nothing in the closure that allocates.
+    let run = |d: &mut Daemon, rounds: usize| {
+        for _ in 0..rounds {
+            d.run_once(Some(Duration::from_millis(20))).unwrap();
+        }
+    };
+    // Warm-up: the first kills may size buffers once.
+    client.send_raw(&pressure).unwrap();
+    run(&mut daemon, 30);
+    let warm = kill_count(&mut daemon, &client);
+    assert!(warm >= 2, "warm-up kills: {warm}");
+    // Measured: a fresh event and the kills of its polling window.
+    client.send_raw(&pressure).unwrap();
+    let ((), allocations) = count_allocations(|| run(&mut daemon, 40));
+    let measured = kill_count(&mut daemon, &client) - warm;
+    assert!(measured >= 3, "kills while counting: {measured}");
+    assert_eq!(allocations, 0, "heap allocations on the pressure → kill path");
+    // The kills really happened (and were reported to the subscriber).
+    let mut dead = 0;
+    for k in &mut kids {
+        if k.0.try_wait().unwrap().is_some() {
+            dead += 1;
+        }
+    }
+    assert!(dead as i32 >= warm, "{dead} children dead");
+    // Every kill went out to the subscriber as LMK_PROCKILL.
+    sub.set_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut events = 0;
+    while let Some(lmkd::protocol::ServerMessage::ProcKill(_)) = sub.recv_event().unwrap() {
+        events += 1;
+    }
+    assert_eq!(events, warm + measured);
+}
+
+/// `LMK_GETKILLCNT` for every adj, answered by running the loop in this thread.
+fn kill_count(daemon: &mut Daemon, client: &Client) -> i32 {
+    client.send_raw(&be(&[4, -1000, 1000])).unwrap();
+    while daemon.run_once(Some(Duration::from_millis(50))).unwrap() > 0 {}
+    let mut buf = [0u8; 64];
+    let n = client.recv_packet(&mut buf).unwrap();
+    assert_eq!(n, 8);
+    i32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])
 }

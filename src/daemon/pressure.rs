@@ -410,7 +410,7 @@ impl Daemon {
             } else if killed.is_some() {
                 info!("Reclaimed {}kB at oom_score_adj {}", killed.unwrap_or(0), k.min_adj);
             }
-            self.record_line(format_args!("decision t={now} {}", trace::decision_text(Some(&k))));
+            self.record_line(format_args!("decision t={now} {}", trace::DecisionText(Some(&k))));
             self.record_line(format_args!("killed t={now} ok={}", u8::from(killed.is_some())));
             if killed.is_some() {
                 update = PollUpdate::Start;

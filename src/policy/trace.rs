@@ -93,12 +93,23 @@ pub fn wake_line(
     l
 }
 
-/// Formats a decision (`decision` or `expect` line body after the time).
-pub fn decision_text(kill: Option<&KillDecision>) -> String {
-    match kill {
-        Some(k) => format!("kill min_adj={} reason={}", k.min_adj, k.reason.code()),
-        None => "none".to_owned(),
+/// A decision as a `decision` or `expect` line body (after the time), formatted without
+/// allocating (the daemon writes it on the kill path when recording).
+#[derive(Clone, Copy, Debug)]
+pub struct DecisionText<'a>(pub Option<&'a KillDecision>);
+
+impl std::fmt::Display for DecisionText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(k) => write!(f, "kill min_adj={} reason={}", k.min_adj, k.reason.code()),
+            None => f.write_str("none"),
+        }
     }
+}
+
+/// [`DecisionText`] as a string.
+pub fn decision_text(kill: Option<&KillDecision>) -> String {
+    DecisionText(kill).to_string()
 }
 
 /// A replayed decision.

@@ -142,6 +142,7 @@ impl Registry {
     /// Reserves room for `n` more records, so that registering them does not allocate.
     pub fn reserve(&mut self, n: usize) {
         self.slots.reserve(n);
+        self.free.reserve(self.slots.len() + n);
         self.by_pid.reserve(n);
     }
 
@@ -194,6 +195,9 @@ impl Registry {
             }
             None => {
                 self.slots.push(Slot { generation: 0, record: Some(record) });
+                // Room for every slot on the free list, so that removing (on the kill path)
+                // never allocates; registering is where the table may grow.
+                self.free.reserve(self.slots.len().saturating_sub(self.free.len()));
                 u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 records")
             }
         };
