@@ -116,7 +116,16 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static FAULTS: Mutex<Vec<Fault>> = Mutex::new(Vec::new());
 
 /// Whether `site` (for `target`) should fail now, and how. One atomic load when nothing is
-/// armed.
+/// armed; nothing at all in device builds, which have no test hooks.
+#[cfg(aosp_build)]
+#[inline(always)]
+pub fn check(_site: Site, _target: &str) -> Option<Action> {
+    None
+}
+
+/// Whether `site` (for `target`) should fail now, and how. One atomic load when nothing is
+/// armed; nothing at all in device builds, which have no test hooks.
+#[cfg(not(aosp_build))]
 #[inline]
 pub fn check(site: Site, target: &str) -> Option<Action> {
     if !ARMED.load(Ordering::Relaxed) {
@@ -125,6 +134,7 @@ pub fn check(site: Site, target: &str) -> Option<Action> {
     check_armed(site, target)
 }
 
+#[cfg(not(aosp_build))]
 #[cold]
 fn check_armed(site: Site, target: &str) -> Option<Action> {
     let mut faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());

@@ -74,6 +74,8 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--props" => a.props = Some(it.next().ok_or("--props needs a file")?.into()),
             "--bench-reopen-procfs" => a.update_mode = UpdateMode::ReopenEachTime,
             "--record" => a.record = Some(it.next().ok_or("--record needs a file")?.into()),
+            // Device builds have no test hooks at all.
+            #[cfg(not(aosp_build))]
             "--test-hooks" => a.test_hooks = true,
             other => return Err(format!("unknown argument {other:?}")),
         }

@@ -151,7 +151,7 @@ fn the_pressure_path_makes_no_heap_allocation() {
             dead += 1;
         }
     }
-    assert!(dead as i32 >= warm, "{dead} children dead");
+    assert!(dead >= warm, "{dead} children dead");
     // Every kill went out to the subscriber as LMK_PROCKILL.
     sub.set_timeout(Some(Duration::from_millis(200))).unwrap();
     let mut events = 0;

@@ -26,6 +26,10 @@ pub fn pick(
     skip: &[RecordId],
     rss_pages: &mut dyn FnMut(i32) -> Option<u64>,
 ) -> Option<RecordId> {
+    // Adj −1000 means "never kill"; nothing exists outside the range.
+    if !(OOM_SCORE_ADJ_MIN + 1..=OOM_SCORE_ADJ_MAX).contains(&adj) {
+        return None;
+    }
     let mut candidates = reg.iter_adj(adj).filter(|(id, _)| !skip.contains(id));
     let first = candidates.next()?;
     if !(heaviest || adj <= HEAVIEST_AT_OR_BELOW) {

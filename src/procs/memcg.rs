@@ -83,6 +83,10 @@ impl MemcgRoot {
             let mut f = line.splitn(3, ':');
             let (_id, controllers, path) = (f.next()?, f.next()?, f.next()?);
             let rel = path.trim_start_matches('/');
+            // Only plain components: a path from another cgroup namespace can hold "..".
+            if rel.split('/').any(|c| c == ".." || c == ".") {
+                return None;
+            }
             match self {
                 MemcgRoot::V1(root) if controllers.split(',').any(|c| c == "memory") => {
                     return Some(root.join(rel).join("memory.soft_limit_in_bytes"));

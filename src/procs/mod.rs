@@ -92,11 +92,13 @@ pub struct ProcTable {
     adj_fd_budget: usize,
     adj_fds_open: usize,
     write_failures: RateLimit,
+    table_full: RateLimit,
 }
 
 impl ProcTable {
     /// An empty table. `adj_fd_budget` bounds how many `oom_score_adj` descriptors are kept
-    /// open (each record also holds a pidfd); beyond it an update opens the file each time.
+    /// open (beyond it an update opens the file each time) and how many records the table
+    /// takes (each holds a pidfd; see [`ProcTable::max_records`]).
     pub fn new(mode: UpdateMode, adj_fd_budget: usize) -> ProcTable {
         ProcTable {
             registry: Arc::new(Mutex::new(Registry::new())),
@@ -107,7 +109,15 @@ impl ProcTable {
             adj_fd_budget,
             adj_fds_open: 0,
             write_failures: RateLimit::new(Duration::from_secs(1)),
+            table_full: RateLimit::new(Duration::from_secs(10)),
         }
+    }
+
+    /// Most records the table takes: each holds a pidfd, and the kept `oom_score_adj` files
+    /// have a budget of the same size, so together they stay within the descriptor limit
+    /// (the caller keeps a reserve for sockets and kernel files outside both).
+    pub fn max_records(&self) -> usize {
+        self.adj_fd_budget
     }
 
     /// The process table, locked. Do not hold the guard across another `ProcTable` call (the
@@ -275,6 +285,16 @@ impl ProcTable {
         sender: i32,
         watch: &mut dyn PidfdWatch,
     ) -> PrioOutcome {
+        let records = self.registry().len();
+        if records >= self.max_records() {
+            if let Some(n) = self.table_full.check(Instant::now()) {
+                error!(
+                    "Refusing to register pid {}: the table is full ({records} records, bounded by the descriptor limit; {n} similar refusals suppressed)",
+                    p.pid
+                );
+            }
+            return PrioOutcome::Refused;
+        }
         match procfs::read_status(p.pid) {
             Ok(st) => {
                 if let Some(tgid) = st.tgid.filter(|&t| t != p.pid) {

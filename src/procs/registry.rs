@@ -272,8 +272,11 @@ impl Registry {
             .collect()
     }
 
-    /// The least recently updated record at exactly `adj`.
+    /// The least recently updated record at exactly `adj` (none outside −1000..=1000).
     pub fn lru_tail(&self, adj: i32) -> Option<RecordId> {
+        if !(OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(&adj) {
+            return None;
+        }
         self.id_at(self.tail[slot_of(adj)])
     }
 

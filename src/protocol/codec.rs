@@ -570,6 +570,8 @@ impl StatName {
     /// modified UTF-8: a cut inside a multi-byte character, a 4-byte sequence or a NUL makes
     /// it throw and lose the whole report. So the name is cut at a character boundary and
     /// anything `readUTF` cannot take is replaced with `?` (AOSP cut at 127 bytes blindly).
+    /// Control characters become `?` too: the name goes into log lines, and a newline in a
+    /// process's argv\[0\] must not be able to forge a line of its own.
     pub fn new(name: &[u8]) -> StatName {
         let mut out = StatName::default();
         let mut len = 0;
@@ -585,7 +587,7 @@ impl StatName {
             let seq = name.get(i..i + width.max(1)).unwrap_or(&name[i..]);
             let valid = width > 0
                 && seq.len() == width
-                && std::str::from_utf8(seq).is_ok_and(|s| s.chars().all(|c| c != '\0'));
+                && std::str::from_utf8(seq).is_ok_and(|s| s.chars().all(|c| !c.is_control()));
             let (bytes, step): (&[u8], usize) =
                 if valid { (seq, width) } else { (b"?", utf8_skip(&name[i..])) };
             if len + bytes.len() > STAT_NAME_MAX {

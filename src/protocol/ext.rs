@@ -27,8 +27,9 @@ pub const LMK_EXT_KILL: i32 = EXT_BASE + 3;
 pub const KILL_SENT: i32 = 0;
 /// `LMK_EXT_KILL` result: no such registered process.
 pub const KILL_NOT_REGISTERED: i32 = -1;
-/// `LMK_EXT_KILL` result: the process was registered by another client (or by a client that
-/// left): only the registering client may ask for its kill.
+/// `LMK_EXT_KILL` result: the process was registered by another client that is still
+/// connected: only the registering client may ask for its kill. (A record whose client left is
+/// claimed by the asking client, as `LMK_PROCPRIO` claims it, and then killed.)
 pub const KILL_NOT_OWNER: i32 = -2;
 /// `LMK_EXT_KILL` result: the uid does not match the registration.
 pub const KILL_UID_MISMATCH: i32 = -3;

@@ -572,7 +572,11 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
             WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at: signalled_at },
         );
     }
-    boost(job.pid);
+    // By pid number: only while the pidfd says the process has not exited, so that a number
+    // already reused by another process is not touched.
+    if !sys::pidfd_is_dead(&job.pidfd).unwrap_or(true) {
+        boost(job.pid);
+    }
     ReapResult {
         seq: job.seq,
         pid: job.pid,

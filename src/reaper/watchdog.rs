@@ -222,7 +222,10 @@ fn fire(s: &Shared, stuck_for: Duration) {
                 continue;
             }
             let Some(pidfd) = rec.pidfd.as_ref() else { continue };
-            if sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL).is_err() {
+            // An exited process (a zombie accepts signals) would waste the firing.
+            if sys::pidfd_is_dead(pidfd).unwrap_or(true)
+                || sys::pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL).is_err()
+            {
                 continue;
             }
             rec.watchdog_killed = true;
