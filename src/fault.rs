@@ -15,9 +15,10 @@
 //! | `psi` | registering a PSI trigger | — |
 //! | `psi-event` | a PSI wake-up (it arrives as an error, `EPOLLERR`) | — |
 //! | `pidfd-wait` | waiting for a killed process's pidfd (it never signals) | — |
+//! | `accept` | accepting a connection on the control socket | — |
 //!
 //! Actions: an errno name (`ENOENT`, `EINTR`, `EAGAIN`, `ENOMEM`, `EIO`, `EINVAL`, `ENOSYS`,
-//! `EPERM`, `EACCES`, `ESRCH`), `truncate:N` (reads return at most N bytes), or `on` (for
+//! `EPERM`, `EACCES`, `ESRCH`, `EMFILE`), `truncate:N` (reads return at most N bytes), or `on` (for
 //! `psi-event` and `pidfd-wait`). `*count` limits how many times the fault strikes; without it
 //! it strikes until replaced. `EINTR` needs a count (the readers retry it, as they must).
 //! An empty specification disarms everything.
@@ -44,6 +45,8 @@ pub enum Site {
     PsiEvent,
     /// Waiting for a killed process's pidfd.
     PidfdWait,
+    /// Accepting a connection.
+    Accept,
 }
 
 impl Site {
@@ -57,6 +60,7 @@ impl Site {
             "psi" => Site::Psi,
             "psi-event" => Site::PsiEvent,
             "pidfd-wait" => Site::PidfdWait,
+            "accept" => Site::Accept,
             _ => return None,
         })
     }
@@ -90,6 +94,7 @@ impl Action {
             "EPERM" => libc::EPERM,
             "EACCES" => libc::EACCES,
             "ESRCH" => libc::ESRCH,
+            "EMFILE" => libc::EMFILE,
             _ => return None,
         };
         Some(Action::Errno(errno))

@@ -293,3 +293,81 @@ fn faults_need_the_test_hooks() {
     pressure(&mut s);
     assert!(wait_until(Duration::from_secs(10), || kills(&mut s.c) == 1), "nothing armed");
 }
+
+/// CPU time (user + system, in clock ticks) the process has used.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let after = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+/// Few descriptors (the daemon under `prlimit --nofile=64`): the table takes only what the
+/// limit leaves room for, refuses the rest with a log line, and keeps serving.
+#[test]
+fn the_table_is_bounded_by_the_descriptor_limit() {
+    if !require(
+        std::process::Command::new("prlimit").arg("--version").output().is_ok(),
+        "prlimit (util-linux)",
+    ) {
+        return;
+    }
+    let dir = TempDir::new("nofile");
+    let sock = dir.path().join("lmkd.sock");
+    let props = dir.path().join("lmkd.prop");
+    let log = dir.path().join("lmkd.log");
+    std::fs::write(&props, PROPS).unwrap();
+    /// Kills the daemon also when an assertion fails.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let child = std::process::Command::new("prlimit")
+        .arg("--nofile=64:64")
+        .arg("--")
+        .arg(lmkd_bin())
+        .arg("--socket")
+        .arg(&sock)
+        .arg("--props")
+        .arg(&props)
+        .env("LMKD_LOG", "debug")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let _child = KillOnDrop(child);
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(10), || sock.exists()), "{}", text());
+    let mut c = Client::connect(&sock).unwrap();
+    let kids: Vec<Sleeper> = (0..48).map(|_| Sleeper::new()).collect();
+    for k in &kids {
+        c.register(k.pid(), 10_802, 900, PROC_TYPE_APP).unwrap();
+    }
+    let n = c.procs().unwrap().len();
+    assert!((1..48).contains(&n), "{n} of 48 registered");
+    assert!(text().contains("the table is full"), "the refusals are logged: {}", text());
+    assert_eq!(c.kill_count(-1000, 1000).unwrap(), 0, "the client is still served");
+}
+
+/// A connection that cannot be accepted for lack of descriptors (`EMFILE`) is closed at once
+/// with the spare descriptor kept for this, rather than left waiting — which would keep the
+/// listener readable and the loop spinning — and the next connection is served.
+#[test]
+fn a_connection_refused_for_lack_of_descriptors_is_closed_without_spinning() {
+    let Some(mut s) = setup(PROPS, None, 1) else { return };
+    arm(&mut s.c, "accept=EMFILE*1");
+    let mut refused = Client::connect(&s.d.socket).unwrap();
+    refused.set_timeout(Some(Duration::from_secs(10))).unwrap();
+    assert!(refused.kill_count(-1000, 1000).is_err(), "closed, not served");
+    assert!(s.d.wait_log("the new connection was closed"), "{}", s.d.log_text());
+    let pid = s.d.child.id();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(2));
+    // A spinning loop would burn about 200 ticks in 2 s.
+    assert!(cpu_ticks(pid) - before < 50, "the loop spins: {}", s.d.log_text());
+    let mut next = Client::connect(&s.d.socket).unwrap();
+    assert_eq!(next.kill_count(-1000, 1000).unwrap(), 0);
+    serving(&mut s);
+}

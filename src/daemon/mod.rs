@@ -27,6 +27,7 @@ use crate::protocol::{
     EXT_BASE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT, LMK_BOOT_COMPLETED, LMK_GETKILLCNT,
     LMK_UPDATE_PROPS, RECV_BUFFER_SIZE,
 };
+use crate::ratelimit::limited;
 use crate::reaper::watchdog::{Watchdog, WatchdogKill, WATCHDOG_TIMEOUT};
 use crate::reaper::{placement, Reaper, ReaperConfig, WorkerReport};
 use crate::report::{history, KillContext, KillHistory, ReasonText};
@@ -108,10 +109,8 @@ impl Daemon {
         let poller = Poller::new()?;
         poller.add(opts.server.listener(), Token::Listener, EventFlags::IN)?;
         let limit = crate::sys::raise_nofile_limit()?;
-        // Each record holds a pidfd; keep oom_score_adj files open only while half of the
-        // remaining descriptors are free, with a reserve for sockets and kernel files.
-        let budget = usize::try_from(limit.soft.saturating_sub(256) / 2).unwrap_or(usize::MAX);
-        let mut procs = ProcTable::new(opts.update_mode, budget);
+        // Sized properly once everything else is open (`size_fd_budget`).
+        let mut procs = ProcTable::new(opts.update_mode, 0);
         procs.set_per_app_memcg(config.per_app_memcg);
         let domain = match &config.memcg_domain {
             Some(path) => {
@@ -214,7 +213,22 @@ impl Daemon {
             d.init_monitors().map_err(io::Error::other)?;
         }
         let _ = d.props.set("sys.lmk.reportkills", "1");
+        d.size_fd_budget(limit.soft);
         Ok(d)
+    }
+
+    /// Each record holds a pidfd, and kept `oom_score_adj` files get a budget of the same
+    /// size: half each of the descriptors left once the daemon is set up, after a reserve for
+    /// what it opens later (connections, kills in flight, monitors re-created).
+    fn size_fd_budget(&mut self, soft_limit: u64) {
+        let open = std::fs::read_dir("/proc/self/fd").map_or(64, |d| d.count() as u64);
+        let free = soft_limit.saturating_sub(open);
+        let reserve = (free / 4).clamp(16, 256).min(free);
+        let budget = usize::try_from((free - reserve) / 2).unwrap_or(usize::MAX);
+        self.procs.set_fd_budget(budget);
+        log::debug!(
+            "descriptors: limit {soft_limit}, {open} open at start; up to {budget} registered processes"
+        );
     }
 
     /// The configuration in force.
@@ -239,9 +253,18 @@ impl Daemon {
         };
         let n = self.poller.wait(&mut ready, timeout)?;
         self.wake_at = Instant::now();
-        // One round: every handler and the timers, under the watchdog.
+        // One round: every handler and the timers, under the watchdog. Hang-ups go first (as
+        // AOSP's loop does), so that a client that dropped and reconnected within one round
+        // frees its slot before the new connection is counted against the three.
         self.watchdog.arm(self.wake_at);
-        for r in &ready[..n] {
+        let hangup = |r: &Ready| {
+            matches!(r.token, Token::Conn(_))
+                && r.flags.intersects(EventFlags::HUP | EventFlags::RDHUP | EventFlags::ERR)
+        };
+        for r in ready[..n].iter().filter(|r| hangup(r)) {
+            self.dispatch(*r);
+        }
+        for r in ready[..n].iter().filter(|r| !hangup(r)) {
             self.dispatch(*r);
         }
         self.on_timers(Instant::now());
@@ -323,7 +346,7 @@ impl Daemon {
                 match self.server.recv(slot, &mut buf) {
                     Incoming::Message { len, creds } => self.on_packet(slot, creds, &buf[..len]),
                     Incoming::Oversized { len } => {
-                        error!("{}", DecodeError::Oversized { len });
+                        limited!(error, "{}", DecodeError::Oversized { len });
                     }
                     Incoming::NoCredentials => {
                         error!("Failed to retrieve sender credentials");
@@ -367,12 +390,12 @@ impl Daemon {
             Err(DecodeError::UnknownCommand { cmd }) if cmd >= EXT_BASE => {
                 match ExtCommand::decode(packet) {
                     Ok(ext) => self.on_ext(slot, creds, ext),
-                    Err(e) => error!("{e}"),
+                    Err(e) => limited!(error, "{e}"),
                 }
                 return;
             }
             Err(e) => {
-                error!("{e}");
+                limited!(error, "{e}");
                 return;
             }
         };
@@ -439,7 +462,7 @@ impl Daemon {
             | ExtCommand::TestPressure { .. }
                 if !self.test_hooks =>
             {
-                warn!("client {} sent a test-only command; ignored", creds.pid);
+                limited!(warn, "client {} sent a test-only command; ignored", creds.pid);
             }
             ExtCommand::TestStall { ms } => {
                 warn!("test hook: stalling the loop for {ms} ms");
@@ -493,21 +516,29 @@ impl Daemon {
     ) -> Result<KillSent, i32> {
         let mut reg = self.procs.registry();
         let Some(id) = reg.lookup(pid) else {
-            warn!("client {} asked to kill pid {pid}, which is not registered; refused", creds.pid);
+            limited!(
+                warn,
+                "client {} asked to kill pid {pid}, which is not registered; refused",
+                creds.pid
+            );
             return Err(KILL_NOT_REGISTERED);
         };
         let rec = reg.get(id).expect("looked up");
         if rec.owner != 0 && rec.owner != creds.pid {
-            warn!(
+            limited!(
+                warn,
                 "client {} asked to kill pid {pid}, registered by client {}; refused",
-                creds.pid, rec.owner
+                creds.pid,
+                rec.owner
             );
             return Err(KILL_NOT_OWNER);
         }
         if rec.uid != uid {
-            warn!(
+            limited!(
+                warn,
                 "client {} asked to kill pid {pid} as uid {uid}, registered as uid {}; refused",
-                creds.pid, rec.uid
+                creds.pid,
+                rec.uid
             );
             return Err(KILL_UID_MISMATCH);
         }
@@ -541,7 +572,7 @@ impl Daemon {
     fn on_subscribe(&mut self, slot: usize, event: i32) {
         // AOSP shifted by the unchecked event type (quirk 8); only the two real ones count.
         if event != LMK_ASYNC_EVENT_KILL && event != LMK_ASYNC_EVENT_STAT {
-            error!("Invalid LMK_SUBSCRIBE event type {event}; ignored");
+            limited!(error, "Invalid LMK_SUBSCRIBE event type {event}; ignored");
             return;
         }
         if let Some(conn) = self.server.conn_mut(slot) {
@@ -558,7 +589,7 @@ impl Daemon {
             .last_target_update
             .is_some_and(|last| now.saturating_duration_since(last) < TARGET_UPDATE_MIN_INTERVAL)
         {
-            error!("Ignoring frequent updated to lmkd limits");
+            limited!(error, "Ignoring frequent updated to lmkd limits");
             return;
         }
         self.last_target_update = Some(now);
@@ -620,7 +651,7 @@ impl Daemon {
             return;
         }
         if !self.boot_completed() {
-            error!("LMK_START_MONITORING cannot be handled before boot completed");
+            limited!(error, "LMK_START_MONITORING cannot be handled before boot completed");
             return;
         }
         if let Err(e) = self.init_monitors() {
@@ -636,7 +667,7 @@ impl Daemon {
             return 1;
         }
         if !self.boot_completed() {
-            error!("LMK_BOOT_COMPLETED cannot be handled before boot completed");
+            limited!(error, "LMK_BOOT_COMPLETED cannot be handled before boot completed");
             return -1;
         }
         // There are no BPF memevents in this daemon: reclaim is detected from vmstat.

@@ -27,7 +27,7 @@ use log::{debug, error, warn};
 pub use registry::{Record, RecordId, Registry, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
 
 use crate::protocol::{ProcPrio, PROC_TYPE_APP, PROC_TYPE_COUNT};
-use crate::ratelimit::RateLimit;
+use crate::ratelimit::{limited, RateLimit};
 use crate::sys;
 
 /// AOSP's `PERCEPTIBLE_APP_ADJ`.
@@ -113,6 +113,11 @@ impl ProcTable {
         }
     }
 
+    /// Sets the descriptor budget (see [`ProcTable::new`]).
+    pub fn set_fd_budget(&mut self, budget: usize) {
+        self.adj_fd_budget = budget;
+    }
+
     /// Most records the table takes: each holds a pidfd, and the kept `oom_score_adj` files
     /// have a budget of the same size, so together they stay within the descriptor limit
     /// (the caller keeps a reserve for sockets and kernel files outside both).
@@ -153,7 +158,7 @@ impl ProcTable {
         if let Err(e) = root.apply(p.pid, p.adj) {
             // AOSP stays quiet about system_server, whose memcg is not per-app.
             if !(p.adj == SYSTEM_ADJ && p.uid == AID_SYSTEM) {
-                warn!("Failed to set the memcg soft limit of pid {}: {e}", p.pid);
+                limited!(warn, "Failed to set the memcg soft limit of pid {}: {e}", p.pid);
             }
         }
     }
@@ -175,15 +180,20 @@ impl ProcTable {
         watch: &mut dyn PidfdWatch,
     ) -> PrioOutcome {
         if !(OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(&p.adj) {
-            error!("Invalid PROCPRIO oomadj argument {}", p.adj);
+            limited!(error, "Invalid PROCPRIO oomadj argument {}", p.adj);
             return PrioOutcome::Refused;
         }
         if !(0..PROC_TYPE_COUNT).contains(&p.ptype) {
-            error!("Invalid PROCPRIO process type argument {}", p.ptype);
+            limited!(error, "Invalid PROCPRIO process type argument {}", p.ptype);
             return PrioOutcome::Refused;
         }
         if p.pid <= 0 || p.pid == 1 || p.pid == self.self_pid {
-            error!("Refusing to register pid {}: it is {}", p.pid, self.why_reserved(p.pid));
+            limited!(
+                error,
+                "Refusing to register pid {}: it is {}",
+                p.pid,
+                self.why_reserved(p.pid)
+            );
             return PrioOutcome::Refused;
         }
         // In per-app memcg mode AOSP files the launcher as perceptible so it is not killed
@@ -201,7 +211,7 @@ impl ProcTable {
             let mut reg = self.registry();
             match reg.lookup(p.pid) {
                 Some(id) if !reg.claim(id, sender) => {
-                    error!(
+                    limited!(error,
                         "client {sender} (uid {sender_uid}) attempts to modify a process registered by another client (pid {}, owner {})",
                         p.pid,
                         reg.get(id).map_or(0, |r| r.owner)
@@ -298,7 +308,7 @@ impl ProcTable {
         match procfs::read_status(p.pid) {
             Ok(st) => {
                 if let Some(tgid) = st.tgid.filter(|&t| t != p.pid) {
-                    error!(
+                    limited!(error,
                         "Attempt to register a task that is not a thread group leader (tid {}, tgid {tgid})",
                         p.pid
                     );
@@ -306,9 +316,11 @@ impl ProcTable {
                 }
             }
             Err(e) => {
-                warn!(
+                limited!(
+                    warn,
                     "Failed to read /proc/{}/status ({e}): process {} might have been killed",
-                    p.pid, p.pid
+                    p.pid,
+                    p.pid
                 );
                 return PrioOutcome::Refused;
             }
@@ -316,7 +328,8 @@ impl ProcTable {
         let pidfd = match sys::pidfd_open(p.pid) {
             Ok(fd) => fd,
             Err(e) => {
-                error!(
+                limited!(
+                    error,
                     "pidfd_open for pid {} failed; errno={}",
                     p.pid,
                     e.raw_os_error().unwrap_or(0)
@@ -329,7 +342,7 @@ impl ProcTable {
         // The pidfd was taken first, so if the process is still alive now, the pid was not
         // reused in between and the file opened above belongs to the same process.
         if sys::pidfd_is_dead(&pidfd).unwrap_or(true) {
-            warn!("process {} died during registration; not registered", p.pid);
+            limited!(warn, "process {} died during registration; not registered", p.pid);
             return PrioOutcome::Refused;
         }
         if !p.for_lmkd_only {
@@ -340,7 +353,7 @@ impl ProcTable {
             };
             if let Err(e) = written {
                 if is_gone(&e) {
-                    warn!("Failed to write /proc/{}/oom_score_adj; errno={}: process {} might have been killed",
+                    limited!(warn, "Failed to write /proc/{}/oom_score_adj; errno={}: process {} might have been killed",
                         p.pid, e.raw_os_error().unwrap_or(0), p.pid);
                     return PrioOutcome::Refused;
                 }
@@ -369,7 +382,7 @@ impl ProcTable {
     pub fn remove_pid(&mut self, pid: i32, sender: i32, watch: &mut dyn PidfdWatch) -> bool {
         let Some(id) = self.registry().lookup(pid) else { return false };
         if !self.registry().claim(id, sender) {
-            error!("client {sender} attempts to unregister a process registered by another client (pid {pid})");
+            limited!(error, "client {sender} attempts to unregister a process registered by another client (pid {pid})");
             return false;
         }
         self.remove(id, watch).is_some()

@@ -140,8 +140,7 @@ pub fn open_oom_score_adj(pid: i32) -> io::Result<File> {
 
 /// Writes `adj` in decimal to an open `oom_score_adj` file: one `write(2)`, no allocation.
 pub fn write_oom_score_adj(file: &File, adj: i32) -> io::Result<()> {
-    if let Some(e) = crate::fault::check(crate::fault::Site::AdjWrite, "").and_then(|f| f.error())
-    {
+    if let Some(e) = crate::fault::check(crate::fault::Site::AdjWrite, "").and_then(|f| f.error()) {
         return Err(e);
     }
     let mut digits = [0u8; 12];

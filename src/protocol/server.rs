@@ -16,7 +16,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use log::{info, warn};
+use log::{error, info, warn};
 use rustix::event::epoll::EventFlags;
 use rustix::net::{self, AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
 
@@ -99,6 +99,11 @@ pub struct Server {
     listener: OwnedFd,
     conns: [Option<Conn>; MAX_DATA_CONN],
     accepted: u64,
+    /// A descriptor held in reserve (`/dev/null`): when accepting fails for lack of
+    /// descriptors, it is given up to accept and close the waiting connection, which would
+    /// otherwise keep the listener readable and the loop spinning.
+    spare: Option<std::fs::File>,
+    fd_exhausted: RateLimit,
 }
 
 impl Server {
@@ -150,7 +155,13 @@ impl Server {
 
     fn listen(fd: OwnedFd) -> io::Result<Server> {
         net::listen(&fd, MAX_DATA_CONN as i32)?;
-        Ok(Server { listener: fd, conns: [None, None, None], accepted: 0 })
+        Ok(Server {
+            listener: fd,
+            conns: [None, None, None],
+            accepted: 0,
+            spare: std::fs::File::open("/dev/null").ok(),
+            fd_exhausted: RateLimit::new(Duration::from_secs(10)),
+        })
     }
 
     /// The listening socket.
@@ -177,12 +188,23 @@ impl Server {
     /// all connections are closed and the new one takes slot 0. Returns the pids of the closed
     /// connections (their records must be un-claimed), or `None` if nothing was pending.
     pub fn accept(&mut self, poller: &Poller) -> io::Result<Option<[Option<i32>; MAX_DATA_CONN]>> {
-        let fd =
-            match net::accept_with(&self.listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK) {
-                Ok(fd) => fd,
-                Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return Ok(None),
-                Err(e) => return Err(e.into()),
-            };
+        let injected = crate::fault::check(crate::fault::Site::Accept, "")
+            .and_then(|f| f.error())
+            .and_then(|e| e.raw_os_error())
+            .map(rustix::io::Errno::from_raw_os_error);
+        let accepted = match injected {
+            Some(e) => Err(e),
+            None => net::accept_with(&self.listener, SocketFlags::CLOEXEC | SocketFlags::NONBLOCK),
+        };
+        let fd = match accepted {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::AGAIN | rustix::io::Errno::INTR) => return Ok(None),
+            Err(e @ (rustix::io::Errno::MFILE | rustix::io::Errno::NFILE)) => {
+                self.refuse_without_descriptors(e);
+                return Ok(None);
+            }
+            Err(e) => return Err(e.into()),
+        };
         // Inherited from the listener on Linux; set again so a hand-over socket without it
         // still yields credentials.
         net::sockopt::set_socket_passcred(&fd, true)?;
@@ -214,6 +236,24 @@ impl Server {
         });
         info!("lmkd data connection established");
         Ok(Some(evicted))
+    }
+
+    /// Out of descriptors: accept the waiting connection with the spare one and close it, so
+    /// that the listener does not stay readable (the client sees its connection closed).
+    fn refuse_without_descriptors(&mut self, e: rustix::io::Errno) {
+        self.spare = None;
+        let accepted = net::accept_with(&self.listener, SocketFlags::CLOEXEC).is_ok();
+        self.spare = std::fs::File::open("/dev/null").ok();
+        if let Some(n) = self.fd_exhausted.check(Instant::now()) {
+            error!(
+                "lmkd control socket accept failed: {e}; {} ({n} similar suppressed)",
+                if accepted {
+                    "the new connection was closed"
+                } else {
+                    "no descriptor left even to refuse it"
+                }
+            );
+        }
     }
 
     /// Closes the connection in `slot` and returns its pid.
