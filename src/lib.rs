@@ -37,6 +37,7 @@ pub mod android;
 pub mod client;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod event;
 pub mod fault;
 pub mod logging;

@@ -14,6 +14,7 @@ use lmkd::protocol::Server;
 
 const USAGE: &str = "\
 usage: lmkd [OPTIONS]                 run the daemon
+       lmkd demo [--help]             see the daemon at work in a sandbox (root; host builds)
        lmkd --reinit [--socket PATH]  ask the running daemon to re-read its properties
        lmkd --boot_completed [--socket PATH]
                                       tell the running daemon that boot has completed
@@ -97,7 +98,15 @@ fn main() -> ExitCode {
     if let Err(e) = claimed {
         log::error!("cannot claim the descriptors init passed: {e}");
     }
-    let args = match parse_args(std::env::args().skip(1)) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    // Host tools: `lmkd demo` and the synthetic app it runs (`lmkd app`).
+    #[cfg(not(aosp_build))]
+    match argv.first().map(String::as_str) {
+        Some("demo") => return demo(&argv[1..]),
+        Some("app") => return app(&argv[1..]),
+        _ => {}
+    }
+    let args = match parse_args(argv.into_iter()) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("lmkd: {e}\n\n{USAGE}");
@@ -116,6 +125,66 @@ fn main() -> ExitCode {
         Mode::Reinit => reinit(&args),
         Mode::BootCompleted => boot_completed(&args),
         Mode::Daemon => run_daemon(args),
+    }
+}
+
+/// `lmkd demo`.
+#[cfg(not(aosp_build))]
+fn demo(argv: &[String]) -> ExitCode {
+    if argv.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{}", lmkd::demo::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let o = match lmkd::demo::DemoOptions::parse(argv) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("lmkd demo: {e}\n\n{}", lmkd::demo::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    if !lmkd::sys::is_root() {
+        eprintln!(
+            "lmkd demo needs root: it creates a memory cgroup to run its apps in (the sandbox \
+             that plays the phone's RAM), and the daemon writes their oom_score_adj and kills \
+             them. Run it as root, e.g.: sudo target/release/lmkd demo"
+        );
+        return ExitCode::from(1);
+    }
+    let program = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("lmkd demo: cannot find this binary: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match lmkd::demo::run(program, &o) {
+        Ok(s) if s.interrupted => ExitCode::from(130),
+        Ok(_) => ExitCode::SUCCESS,
+        // Ctrl-C reaches the daemon and the apps too; what failed then is only that.
+        Err(_) if lmkd::sys::interrupted() => {
+            eprintln!("lmkd demo: interrupted; everything it made is removed");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("lmkd demo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `lmkd app`: the synthetic app `lmkd demo` runs (see `lmkd::demo::app`).
+#[cfg(not(aosp_build))]
+fn app(argv: &[String]) -> ExitCode {
+    match lmkd::demo::app::AppOptions::parse(argv) {
+        Ok(o) => {
+            let e = lmkd::demo::app::run(&o).err();
+            eprintln!("lmkd app: {}", e.map_or_else(|| "stopped".into(), |e| e.to_string()));
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("lmkd app: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 

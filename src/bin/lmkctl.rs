@@ -39,12 +39,14 @@ Commands:
   raw INT...              send one packet of big-endian int32 words; print a reply if any
   replay FILE             feed a decision trace (lmkd --record) to the decision code and print
                           the decisions; with `expect` lines, exit 1 on any mismatch
-  app [--anon MIB] [--file PATH [--reread]] [--grow MIB_PER_S [--max MIB]]
-      [--sched-idle] [--spin]
-                          a synthetic app for tests and demos (no daemon needed): holds MIB
-                          of private anonymous memory, reads PATH into the page cache (again
-                          and again with --reread), grows by MIB_PER_S up to --max MIB in
-                          all, optionally at SCHED_IDLE and busy; prints \"ready PID\"
+  app [--anon MIB] [--file PATH [--file-mib MIB] [--reread]] [--grow MIB_PER_S]
+      [--max MIB] [--sched-idle] [--spin] [--join CGROUP_DIR]...
+                          a synthetic app for tests and demos (no daemon needed): joins the
+                          cgroups, holds MIB of private anonymous memory, writes PATH first
+                          (--file-mib) and reads it into the page cache (again and again with
+                          --reread), grows by MIB_PER_S up to --max MIB in all, optionally
+                          at SCHED_IDLE and busy; prints \"ready PID\", then takes commands
+                          on stdin: \"grow N\", \"max N\", \"shrink\"
 
 Options:
   -s, --socket PATH       the daemon's socket (default: $LMKD_SOCKET or /dev/socket/lmkd)
@@ -405,87 +407,12 @@ fn watch(c: &mut Client, flags: &[&str], pos: &[&str]) -> Result<(), Error> {
     }
 }
 
-/// `lmkctl app`: a process that holds memory like an app would, until it is killed.
+/// `lmkctl app`: a process that holds memory like an app would, until it is killed (see
+/// `lmkd::demo::app`).
 fn app(args: &[String]) -> Result<(), Error> {
-    use std::io::{Read, Write};
-    let mut anon_mib = 0usize;
-    let mut file = None;
-    let mut grow = 0usize;
-    let mut max_mib = usize::MAX;
-    let mut reread = false;
-    let mut idle = false;
-    let mut spin = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut num = |name: &str| -> Result<usize, Error> {
-            it.next()
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| Error::Usage(format!("{name} needs a number")))
-        };
-        match a.as_str() {
-            "--anon" => anon_mib = num("--anon")?,
-            "--grow" => grow = num("--grow")?,
-            "--max" => max_mib = num("--max")?,
-            "--file" => {
-                file = Some(
-                    it.next().ok_or_else(|| Error::Usage("--file needs a path".into()))?.clone(),
-                )
-            }
-            "--reread" => reread = true,
-            "--sched-idle" => idle = true,
-            "--spin" => spin = true,
-            other => return Err(Error::Usage(format!("unknown app option {other:?}"))),
-        }
-    }
-    if idle {
-        lmkd::sys::sched_setscheduler(0, lmkd::sys::SCHED_IDLE, 0)?;
-    }
-    const MIB: usize = 1 << 20;
-    const PAGE: usize = 4096;
-    // Private anonymous memory, every page written (so it is really there and not the zero page).
-    let touch = |v: &mut Vec<u8>| {
-        for (i, p) in v.iter_mut().step_by(PAGE).enumerate() {
-            *p = (i % 251) as u8 + 1;
-        }
-    };
-    let mut held: Vec<Vec<u8>> = Vec::new();
-    let mut block = vec![0u8; anon_mib * MIB];
-    touch(&mut block);
-    held.push(block);
-    let mut buf = vec![0u8; MIB];
-    let read_file = |buf: &mut [u8]| -> std::io::Result<()> {
-        if let Some(path) = &file {
-            let mut f = std::fs::File::open(path)?;
-            while f.read(buf)? > 0 {}
-        }
-        Ok(())
-    };
-    read_file(&mut buf)?;
-    println!("ready {}", std::process::id());
-    std::io::stdout().flush()?;
-    let start = std::time::Instant::now();
-    let mut grown = 0usize;
-    loop {
-        if grow > 0 && anon_mib + grown < max_mib {
-            let due =
-                ((start.elapsed().as_secs_f64() * grow as f64) as usize).min(max_mib - anon_mib);
-            if due > grown {
-                let mut b = vec![0u8; (due - grown) * MIB];
-                touch(&mut b);
-                held.push(b);
-                grown = due;
-            }
-        }
-        if reread {
-            read_file(&mut buf)?;
-        }
-        if spin {
-            std::hint::spin_loop();
-        } else {
-            let ms = if reread || grow > 0 { 10 } else { 1000 };
-            std::thread::sleep(std::time::Duration::from_millis(ms));
-        }
-    }
+    let o = lmkd::demo::app::AppOptions::parse(args).map_err(Error::Usage)?;
+    lmkd::demo::app::run(&o)?;
+    Ok(())
 }
 
 /// `lmkctl replay FILE`.

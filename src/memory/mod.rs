@@ -186,6 +186,9 @@ pub struct MemcgDomain {
     psi: Option<KernelFile>,
     psi_path: PathBuf,
     system_total_kb: i64,
+    /// The system's `SwapTotal` when the domain was opened: a group cannot swap more than the
+    /// system has, whatever its (often unlimited) swap limit says.
+    system_swap_kb: i64,
 }
 
 /// The memory domain in force.
@@ -269,10 +272,10 @@ impl Domain {
                 .filter(|p| p.exists())
                 .unwrap_or_else(|| PathBuf::from(PROC_PSI_MEMORY))
         };
-        let system_total_kb = std::fs::read("/proc/meminfo")
-            .ok()
-            .and_then(|b| parse::parse_meminfo(&b).ok())
-            .map_or(i64::MAX, |m| m.mem_total);
+        let system =
+            std::fs::read("/proc/meminfo").ok().and_then(|b| parse::parse_meminfo(&b).ok());
+        let system_total_kb = system.map_or(i64::MAX, |m| m.mem_total);
+        let system_swap_kb = system.map_or(0, |m| m.swap_total);
         Ok(Domain::Memcg(MemcgDomain {
             path: path.to_owned(),
             v2,
@@ -285,6 +288,7 @@ impl Domain {
             psi: open_opt("memory.pressure", &psi_path),
             psi_path,
             system_total_kb,
+            system_swap_kb,
         }))
     }
 
@@ -402,6 +406,8 @@ impl MemcgDomain {
             }
             _ => (0, 0),
         };
+        let swap_total = swap_total.min(self.system_swap_kb);
+        let swap_free = swap_free.min(swap_total);
         let m = &mut out.meminfo;
         *m = Meminfo::default();
         m.mem_total = limit_kb;

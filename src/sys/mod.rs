@@ -16,6 +16,7 @@ mod mrelease;
 mod pidfd;
 mod resource;
 mod sched;
+mod signal;
 mod socket;
 mod startup;
 
@@ -29,6 +30,7 @@ pub use sched::{
     getpriority, sched_getscheduler, sched_setscheduler, setpriority, SCHED_BATCH, SCHED_FIFO,
     SCHED_IDLE, SCHED_OTHER,
 };
+pub use signal::{catch_interrupts, interrupted, is_root};
 pub use socket::{control_socket_from_env, recvmsg_creds, Creds, Received};
 pub use startup::{harden, Hardening};
 
