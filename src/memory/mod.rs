@@ -486,6 +486,32 @@ mod tests {
         assert_eq!((w.min, w.low, w.high), (4096, 6144, 8192));
     }
 
+    /// An unlimited memsw limit (the v1 default) does not make the group's swap unbounded:
+    /// it is capped at the system's `SwapTotal`.
+    #[test]
+    fn a_groups_swap_is_capped_at_the_systems() {
+        let dir = std::env::temp_dir().join(format!("lmkd-memcg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let stat = include_bytes!("../../tests/fixtures/linux-6.18-host/memory.stat");
+        for (name, value) in [
+            ("memory.limit_in_bytes", &b"1073741824\n"[..]),
+            ("memory.usage_in_bytes", b"536870912\n"),
+            ("memory.memsw.limit_in_bytes", b"9223372036854771712\n"),
+            ("memory.memsw.usage_in_bytes", b"536870912\n"),
+            ("memory.stat", stat),
+        ] {
+            std::fs::write(dir.join(name), value).unwrap();
+        }
+        let mut d = Domain::memcg(&dir).unwrap();
+        let mut s = Snapshot::default();
+        d.snapshot(&mut s).unwrap();
+        let system = parse::parse_meminfo(&std::fs::read("/proc/meminfo").unwrap()).unwrap();
+        assert_eq!(s.meminfo.mem_total, 1 << 20);
+        assert!(s.meminfo.swap_total <= system.swap_total, "{} kB", s.meminfo.swap_total);
+        assert!(s.meminfo.swap_free <= s.meminfo.swap_total);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn kernel_files_grow_their_buffer() {
         let p = std::env::temp_dir().join(format!("lmkd-kf-{}", std::process::id()));
