@@ -26,7 +26,7 @@ Commands:
   purge                   forget every process this client registered (LMK_PROCPURGE)
   target MINFREE:ADJ...   send the minfree table, minfree in pages (LMK_TARGET)
   killcnt [MIN MAX]       kills with oom_score_adj in MIN..=MAX (default -1000 1000)
-  procs                   the registered processes, next victim first (LMK_EXT_PROCS)
+  procs [--json]          the registered processes, next victim first (LMK_EXT_PROCS)
   kill PID UID [REASON]   kill and reap a registered process (LMK_EXT_KILL): refused for
                           processes another live client registered
   history [--json]        the kill history, oldest first (LMK_EXT_KILL_HISTORY)
@@ -210,6 +210,19 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                 _ => return Err(Error::Usage("killcnt takes MIN MAX or nothing".into())),
             };
             println!("{}", c.kill_count(min, max)?);
+        }
+        "procs" if flags.contains(&"--json") => {
+            let procs = c.procs()?;
+            let items: Vec<String> = procs
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{{\"pid\":{},\"uid\":{},\"adj\":{},\"ptype\":{},\"owner\":{}}}",
+                        e.pid, e.uid, e.adj, e.ptype, e.owner
+                    )
+                })
+                .collect();
+            println!("[{}]", items.join(","));
         }
         "procs" => {
             let procs = c.procs()?;
