@@ -53,8 +53,20 @@ fn number(s: &[u8]) -> Option<u64> {
     Some(v)
 }
 
+/// The largest value a parsed counter takes: larger numbers are clamped to it.
+///
+/// No kernel memory counter comes near it (2^52 kB is 4 EiB), and it leaves room above: sums of
+/// counters ([`add`]) and the decision code's unit conversions and percentages cannot overflow
+/// `i64`, whatever a corrupt or hostile file says.
+pub const COUNTER_MAX: i64 = 1 << 52;
+
 fn to_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+    i64::try_from(v).unwrap_or(i64::MAX).min(COUNTER_MAX)
+}
+
+/// `a + b` for counters, clamped to [`COUNTER_MAX`] (and no lower than `-COUNTER_MAX`).
+pub fn add(a: i64, b: i64) -> i64 {
+    a.saturating_add(b).clamp(-COUNTER_MAX, COUNTER_MAX)
 }
 
 /// `/proc/meminfo`, in kB. Fields absent on a kernel stay 0.
@@ -107,12 +119,12 @@ pub struct Meminfo {
 impl Meminfo {
     /// AOSP's file pages: Cached + SwapCached + Buffers.
     pub fn file_pages(&self) -> i64 {
-        self.cached + self.swap_cached + self.buffers
+        add(add(self.cached, self.swap_cached), self.buffers)
     }
 
     /// AOSP's easily available memory: MemFree + Inactive(file).
     pub fn easy_available(&self) -> i64 {
-        self.mem_free + self.inactive_file
+        add(self.mem_free, self.inactive_file)
     }
 }
 
@@ -215,9 +227,15 @@ pub fn parse_vmstat(buf: &[u8]) -> Result<Vmstat, ParseError> {
             b"pgscan_direct_throttle" => v.pgscan_direct_throttle = get("pgscan_direct_throttle")?,
             b"pgrefill" => refill = Some(get("pgrefill")?),
             b"oom_kill" => v.oom_kill = get("oom_kill")?,
-            k if k.starts_with(b"pgscan_kswapd_") => kswapd_zones += get("pgscan_kswapd_*")?,
-            k if k.starts_with(b"pgscan_direct_") => direct_zones += get("pgscan_direct_*")?,
-            k if k.starts_with(b"pgrefill_") => refill_zones += get("pgrefill_*")?,
+            k if k.starts_with(b"pgscan_kswapd_") => {
+                kswapd_zones = add(kswapd_zones, get("pgscan_kswapd_*")?)
+            }
+            k if k.starts_with(b"pgscan_direct_") => {
+                direct_zones = add(direct_zones, get("pgscan_direct_*")?)
+            }
+            k if k.starts_with(b"pgrefill_") => {
+                refill_zones = add(refill_zones, get("pgrefill_*")?)
+            }
             _ => {}
         }
     }
@@ -280,15 +298,15 @@ pub fn parse_zoneinfo(buf: &[u8]) -> Result<Watermarks, ParseError> {
     let mut saw_zone = false;
     let finish = |z: Zone, w: &mut Watermarks| {
         if z.present > 0 {
-            w.min += z.max_protection + z.min;
-            w.low += z.max_protection + z.low;
-            w.high += z.max_protection + z.high;
-            w.totalreserve += z.max_protection + z.high;
-            w.free += z.free;
-            w.free_cma += z.free_cma;
+            w.min = add(w.min, add(z.max_protection, z.min));
+            w.low = add(w.low, add(z.max_protection, z.low));
+            w.high = add(w.high, add(z.max_protection, z.high));
+            w.totalreserve = add(w.totalreserve, add(z.max_protection, z.high));
+            w.free = add(w.free, z.free);
+            w.free_cma = add(w.free_cma, z.free_cma);
             w.zones += 1;
         }
-        w.file_lru += z.file_lru;
+        w.file_lru = add(w.file_lru, z.file_lru);
     };
     for line in buf.split(|&b| b == b'\n') {
         let t = line.trim_ascii();
@@ -347,9 +365,9 @@ pub fn parse_zoneinfo(buf: &[u8]) -> Result<Watermarks, ParseError> {
             b"nr_inactive_file" | b"nr_active_file" => {
                 let v = get("nr_*_file")?;
                 if node_stats {
-                    node_file += v;
+                    node_file = add(node_file, v);
                 } else {
-                    z.file_lru += v;
+                    z.file_lru = add(z.file_lru, v);
                 }
             }
             _ => {}
@@ -507,7 +525,7 @@ pub fn parse_memcg_stat(buf: &[u8]) -> Result<MemcgStat, ParseError> {
         };
         match (name, v1_key) {
             (b"workingset_refault_file" | b"workingset_refault", true) => {
-                refault_total = Some(refault_total.unwrap_or(0) + val()?)
+                refault_total = Some(add(refault_total.unwrap_or(0), val()?))
             }
             (b"workingset_refault_file" | b"workingset_refault", false) => {
                 refault_plain = Some(refault_plain.unwrap_or(0).max(val()?))

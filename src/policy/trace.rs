@@ -29,6 +29,7 @@ use super::legacy::{self, LegacyOutcome, LegacyState, MemcgUsage};
 use super::psi_strategy::{self, PsiState};
 use super::{KillDecision, Source, Wakeup};
 use crate::config::{Config, FileProperties};
+use crate::memory::parse::COUNTER_MAX;
 use crate::memory::{Meminfo, PsiAverages, PsiLine, Snapshot, Vmstat, Watermarks};
 use crate::pressure::Level;
 use crate::protocol::TargetTable;
@@ -210,7 +211,12 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
     for (line, f) in wakes {
         let err = |what: &str| TraceError { line, what: what.to_owned() };
         let num = |k: &str| -> Result<i64, TraceError> {
-            f.get(k).map_or(Ok(0), |v| v.parse().map_err(|_| err(&format!("{k} is not a number"))))
+            f.get(k).map_or(Ok(0), |v| {
+                // Clamped as the file parsers clamp (a trace is read back into the same code).
+                v.parse::<i64>()
+                    .map(|n| n.clamp(-COUNTER_MAX, COUNTER_MAX))
+                    .map_err(|_| err(&format!("{k} is not a number")))
+            })
         };
         let t = u64::try_from(num("t")?).map_err(|_| err("negative t"))?;
         let level = match f.get("lvl").copied().unwrap_or("medium") {
@@ -264,8 +270,14 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             ..Watermarks::default()
         };
         let usage = MemcgUsage {
-            mem: f.get("mem_usage").and_then(|v| v.parse().ok()),
-            memsw: f.get("memsw_usage").and_then(|v| v.parse().ok()),
+            mem: f
+                .get("mem_usage")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(|n| n.clamp(-COUNTER_MAX, COUNTER_MAX)),
+            memsw: f
+                .get("memsw_usage")
+                .and_then(|v| v.parse::<i64>().ok())
+                .map(|n| n.clamp(-COUNTER_MAX, COUNTER_MAX)),
         };
         let page_kb = 4;
         let expected = expects.get(&t).cloned();
