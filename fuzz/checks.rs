@@ -33,6 +33,19 @@ use lmkd::reaper::placement::{
 use lmkd::report::history::{decode_history, encode_history, RECORD_WIRE_SIZE};
 use lmkd::report::{FixedText, KillHistory};
 
+/// Where a target that writes files on every run puts them: `$TMPDIR` when set; else a memory
+/// file system when there is one.
+pub fn scratch_base() -> PathBuf {
+    let shm = Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none_or(|v| v.is_empty())
+        && std::fs::metadata(shm).is_ok_and(|m| m.is_dir() && !m.permissions().readonly())
+    {
+        shm.to_owned()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 fn has_line(data: &[u8], prefix: &[u8]) -> bool {
     data.split(|&b| b == b'\n').any(|l| l.starts_with(prefix))
 }

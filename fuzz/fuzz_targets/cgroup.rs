@@ -29,23 +29,10 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-/// `$TMPDIR` when set; else a memory file system when there is one (the target writes files on
-/// every run).
-fn scratch_base() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none_or(|v| v.is_empty())
-        && fs::metadata(shm).is_ok_and(|m| m.is_dir() && !m.permissions().readonly())
-    {
-        shm.to_owned()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
 fn scratch() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let d = scratch_base().join(format!("lmkd-fuzz-cgroup-{}", std::process::id()));
+        let d = checks::scratch_base().join(format!("lmkd-fuzz-cgroup-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         fs::create_dir_all(d.join("v1")).expect("scratch directory");
         fs::create_dir_all(d.join("v2")).expect("scratch directory");

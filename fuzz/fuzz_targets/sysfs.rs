@@ -18,28 +18,14 @@
 #[path = "../checks.rs"]
 mod checks;
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 
-/// `$TMPDIR` when set; else a memory file system when there is one (the target writes files on
-/// every run).
-fn scratch_base() -> PathBuf {
-    let shm = Path::new("/dev/shm");
-    if std::env::var_os("TMPDIR").is_none_or(|v| v.is_empty())
-        && fs::metadata(shm).is_ok_and(|m| m.is_dir() && !m.permissions().readonly())
-    {
-        shm.to_owned()
-    } else {
-        std::env::temp_dir()
-    }
-}
-
 fn tree() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| scratch_base().join(format!("lmkd-fuzz-sysfs-{}", std::process::id())))
+    DIR.get_or_init(|| checks::scratch_base().join(format!("lmkd-fuzz-sysfs-{}", std::process::id())))
 }
 
 fuzz_target!(|data: &[u8]| {
