@@ -1,0 +1,1056 @@
+//! The VM lane's guest test driver (`tests/vm/run.sh` builds it statically and `tests/vm/init.sh`
+//! runs it as the guest's test program). It plays two parts of Android for the daemon:
+//!
+//! * **init**: it creates the control socket at `/dev/socket/lmkd` (`SOCK_SEQPACKET`, 0660),
+//!   hands it to the daemon in `ANDROID_SOCKET_lmkd`, and gives the daemon its properties in a
+//!   file (`--props`), with the whole system as the memory domain;
+//! * **ActivityManager**: it starts synthetic apps (this same binary in `app` mode), registers
+//!   them on AOSP's adj ladder over the socket (`LMK_PROCPRIO`), subscribes to kill events
+//!   (`LMK_PROCKILL`) and reads the kill history (`LMK_EXT_KILL_HISTORY`).
+//!
+//! Scenarios (each with a fresh daemon):
+//!
+//! * `a`: cached apps plus a growing foreground app, with zram swap;
+//! * `b`: file-cache thrashing (a file re-read from disk) plus anonymous growth;
+//! * `c`: a frozen cached app (v1 freezer) killed under pressure: its memory comes back
+//!   through the reaper while it is still frozen;
+//! * `d`: the legacy path, `ro.lmk.use_psi=false`: vmpressure on the root memory cgroup.
+//!
+//! Results go to the results channel as lines: `INFO …`, `SCENARIO <s> BEGIN <text>`,
+//! `KILL <s> key=value … text=<reason>`, `METRIC <s> key=value …`, `CHECK <s> ok|FAIL <text>`,
+//! `SCENARIO <s> PASS|FAIL`, files as `FILE <name> <bytes>` … `END FILE`, and last
+//! `RESULT PASS` or `RESULT FAIL`.
+//!
+//! Usage: `vm_driver --results PATH [--scenarios a,b,c,d] [--no-daemon] [--lmkd PATH]`;
+//! `vm_driver app <app options>` is the synthetic app.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::{self, BufRead, Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lmkd::client::Client;
+use lmkd::demo::app::{AppOptions, AppProcess};
+use lmkd::protocol::{ServerMessage, LMK_ASYNC_EVENT_KILL, PROC_TYPE_APP};
+use lmkd::reaper::ReapOutcome;
+use lmkd::report::KillRecord;
+
+const MIB: usize = 1 << 20;
+const PAGE: usize = 4096;
+const SOCKET: &str = "/dev/socket/lmkd";
+/// AOSP's ladder below the foreground: cached 999/950/900, service B 800, previous 700, home
+/// 600, service 500, perceptible 200, visible 100.
+const LADDER: [i32; 9] = [999, 950, 900, 800, 700, 600, 500, 200, 100];
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("app") {
+        match AppOptions::parse(&args[1..]) {
+            Ok(o) => {
+                if let Err(e) = app(&o) {
+                    eprintln!("vm_driver app: {e}");
+                }
+            }
+            Err(e) => eprintln!("vm_driver app: {e}"),
+        }
+        std::process::exit(1);
+    }
+    let mut results = None;
+    let mut scenarios = "a,b,c,d".to_owned();
+    let mut no_daemon = false;
+    let mut bench = 0usize;
+    let mut lmkd = PathBuf::from("/bin/lmkd");
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--results" => results = it.next(),
+            "--scenarios" => scenarios = it.next().unwrap_or_default(),
+            "--no-daemon" => no_daemon = true,
+            "--bench" => bench = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+            "--lmkd" => lmkd = it.next().unwrap_or_default().into(),
+            other => {
+                eprintln!("vm_driver: unknown argument {other:?}");
+                std::process::exit(2);
+            }
+        }
+    }
+    let out: Box<dyn Write> = match results {
+        Some(p) => Box::new(
+            fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_NOCTTY)
+                .open(p)
+                .expect("results channel"),
+        ),
+        None => Box::new(io::stdout()),
+    };
+    // The driver is init's stand-in: the kernel's OOM killer must not take it (its apps get
+    // their own adj when they are registered).
+    let _ = fs::write("/proc/self/oom_score_adj", "-1000");
+    let mut r = Report { out, failed: false };
+    r.line(&format!("INFO driver scenarios={scenarios} daemon={}", !no_daemon));
+    if bench > 0 {
+        // Scenario (a) `bench` times with the daemon and `bench` times without it (the
+        // kernel's OOM killer alone), alternating, in this one boot.
+        for i in 0..bench {
+            r.line(&format!("INFO bench round {} of {bench}", i + 1));
+            run_scenario(&mut r, &A, &lmkd, false);
+            run_scenario(&mut r, &A, &lmkd, true);
+        }
+        r.line(if r.failed { "RESULT FAIL" } else { "RESULT PASS" });
+        return;
+    }
+    for s in scenarios.split([',', '+']).filter(|s| !s.is_empty()) {
+        let sc = match s {
+            "a" => A,
+            "b" => B,
+            "c" => C,
+            "d" => D,
+            _ => {
+                r.line(&format!("INFO unknown scenario {s}"));
+                r.failed = true;
+                continue;
+            }
+        };
+        run_scenario(&mut r, &sc, &lmkd, no_daemon);
+    }
+    r.line(if r.failed { "RESULT FAIL" } else { "RESULT PASS" });
+}
+
+/// The results channel.
+struct Report {
+    out: Box<dyn Write>,
+    failed: bool,
+}
+
+impl Report {
+    fn line(&mut self, l: &str) {
+        let _ = writeln!(self.out, "{l}");
+        let _ = self.out.flush();
+        eprintln!("vm_driver: {l}");
+    }
+
+    fn file(&mut self, name: &str, text: &str) {
+        let text = if text.ends_with('\n') || text.is_empty() {
+            text.to_owned()
+        } else {
+            format!("{text}\n")
+        };
+        let _ = write!(self.out, "FILE {name} {}\n{text}END FILE\n", text.len());
+        let _ = self.out.flush();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The synthetic app.
+
+/// Private anonymous memory with every page written: half of each page pseudo-random, half
+/// zero, so that it compresses about 2:1 in zram, like app heaps (all-zero pages would cost
+/// zram nothing).
+fn touched(mib: usize, seed: &mut u64) -> Vec<u8> {
+    let mut v = vec![0u8; mib * MIB];
+    for page in v.chunks_mut(PAGE) {
+        for w in page[..PAGE / 2].chunks_mut(8) {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            w.copy_from_slice(&seed.to_ne_bytes());
+        }
+    }
+    v
+}
+
+/// The app: joins its cgroups, holds `anon` MiB, optionally writes and re-reads a file, grows
+/// by `grow` MiB/s up to `max`; stdin commands `grow N`, `max N`, `shrink`, `stop` (stop
+/// re-reading). Prints `ready <pid>` once it holds its memory.
+fn app(o: &AppOptions) -> io::Result<()> {
+    let pid = std::process::id();
+    for dir in &o.join {
+        fs::write(dir.join("cgroup.procs"), pid.to_string())?;
+    }
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(pid);
+    let base = touched(o.anon_mib, &mut seed);
+    let mut buf = vec![0u8; MIB];
+    if let Some(f) = &o.file {
+        if o.file_mib > 0 {
+            let mut out = fs::File::create(f)?;
+            for _ in 0..o.file_mib {
+                let chunk = touched(1, &mut seed);
+                out.write_all(&chunk)?;
+            }
+            out.sync_all()?;
+        }
+    }
+    let rate = Arc::new(AtomicUsize::new(o.grow_mib_per_s));
+    let max = Arc::new(AtomicUsize::new(o.max_mib.unwrap_or(usize::MAX)));
+    let shrink = Arc::new(AtomicBool::new(false));
+    let reread = Arc::new(AtomicBool::new(o.reread));
+    {
+        let (rate, max, shrink, reread) =
+            (rate.clone(), max.clone(), shrink.clone(), reread.clone());
+        std::thread::spawn(move || {
+            for line in io::stdin().lock().lines().map_while(Result::ok) {
+                let mut w = line.split_whitespace();
+                match (w.next(), w.next().and_then(|v| v.parse::<usize>().ok())) {
+                    (Some("grow"), Some(n)) => rate.store(n, Ordering::SeqCst),
+                    (Some("max"), Some(n)) => max.store(n, Ordering::SeqCst),
+                    (Some("shrink"), _) => shrink.store(true, Ordering::SeqCst),
+                    (Some("stop"), _) => reread.store(false, Ordering::SeqCst),
+                    _ => {}
+                }
+            }
+        });
+    }
+    println!("ready {pid}");
+    io::stdout().flush()?;
+    let mut leak: Vec<Vec<u8>> = Vec::new();
+    let mut leaked = 0usize;
+    let mut last = Instant::now();
+    let mut owed = 0.0f64;
+    loop {
+        let now = Instant::now();
+        if shrink.swap(false, Ordering::SeqCst) {
+            leak.clear();
+            leaked = 0;
+        }
+        let r = rate.load(Ordering::SeqCst);
+        if r > 0 {
+            owed += now.duration_since(last).as_secs_f64() * r as f64;
+            let room = max.load(Ordering::SeqCst).saturating_sub(o.anon_mib + leaked);
+            let step = (owed as usize).min(room).min(8);
+            if step > 0 {
+                leak.push(touched(step, &mut seed));
+                leaked += step;
+                owed -= step as f64;
+            }
+            if room == 0 {
+                owed = 0.0;
+            }
+        }
+        last = now;
+        let rereading = reread.load(Ordering::SeqCst);
+        if rereading {
+            if let Some(f) = &o.file {
+                let mut file = fs::File::open(f)?;
+                while file.read(&mut buf)? > 0 {}
+            }
+        }
+        if !rereading || r > 0 {
+            std::thread::sleep(Duration::from_millis(if r > 0 { 20 } else { 200 }));
+        }
+        std::hint::black_box(&base);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kernel and system state.
+
+fn vmstat(key: &str) -> u64 {
+    fs::read_to_string("/proc/vmstat")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn meminfo_kb(key: &str) -> i64 {
+    fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?.strip_prefix(':')?.trim().trim_end_matches(" kB").parse().ok()
+        })
+        .unwrap_or(-1)
+}
+
+fn status_kb(pid: i32, key: &str) -> i64 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(key)?.strip_prefix(':')?.trim().trim_end_matches(" kB").parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Writes a line into the kernel log (a marker among the kernel's own lines).
+fn kmsg_mark(text: &str) {
+    if let Ok(mut f) = fs::OpenOptions::new().write(true).open("/dev/kmsg") {
+        let _ = writeln!(f, "vm_driver: {text}");
+    }
+}
+
+/// The kernel log records so far: (timestamp µs, message).
+fn kmsg_read() -> Vec<(u64, String)> {
+    let mut out = Vec::new();
+    let Ok(mut f) =
+        fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open("/dev/kmsg")
+    else {
+        return out;
+    };
+    let mut buf = vec![0u8; 8192];
+    loop {
+        match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let rec = String::from_utf8_lossy(&buf[..n]);
+                let Some((head, msg)) = rec.split_once(';') else { continue };
+                let ts = head.split(',').nth(2).and_then(|t| t.parse().ok()).unwrap_or(0);
+                out.push((ts, msg.lines().next().unwrap_or("").to_owned()));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Watches `/proc/pressure/memory` with a trigger of AOSP's default for "some" (70 ms in a
+/// 1 s window) and notes when it first fires and how often.
+struct PsiWatch {
+    first: Arc<AtomicU64>,
+    count: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl PsiWatch {
+    fn start(t0: Instant) -> io::Result<PsiWatch> {
+        let mut f = fs::OpenOptions::new().read(true).write(true).open("/proc/pressure/memory")?;
+        f.write_all(b"some 70000 1000000\0")?;
+        let first = Arc::new(AtomicU64::new(u64::MAX));
+        let count = Arc::new(AtomicU64::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fi, co, st) = (first.clone(), count.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let timeout = rustix::event::Timespec { tv_sec: 0, tv_nsec: 200_000_000 };
+            while !st.load(Ordering::SeqCst) {
+                let mut fds = [rustix::event::PollFd::new(&f, rustix::event::PollFlags::PRI)];
+                if let Ok(n) = rustix::event::poll(&mut fds, Some(&timeout)) {
+                    if n > 0 && fds[0].revents().contains(rustix::event::PollFlags::PRI) {
+                        let _ = fi.compare_exchange(
+                            u64::MAX,
+                            t0.elapsed().as_micros() as u64,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        );
+                        co.fetch_add(1, Ordering::SeqCst);
+                        // One event per window at most.
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+            drop(f);
+        });
+        Ok(PsiWatch { first, count, stop })
+    }
+
+    fn first_ms(&self) -> Option<f64> {
+        let v = self.first.load(Ordering::SeqCst);
+        (v != u64::MAX).then(|| v as f64 / 1000.0)
+    }
+}
+
+impl Drop for PsiWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon, started as init starts it.
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Daemon {
+    /// Creates the control socket, writes the properties and starts the daemon with the
+    /// socket in `ANDROID_SOCKET_lmkd`, as init does for `socket lmkd seqpacket+passcred 0660
+    /// system system` (`init/lmkd.rc`).
+    fn start(lmkd: &Path, tag: &str, props: &str) -> io::Result<Daemon> {
+        use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
+        let _ = fs::remove_file(SOCKET);
+        // Without CLOEXEC, so that the daemon inherits it; taken back right after the spawn.
+        let sock = net::socket_with(
+            AddressFamily::UNIX,
+            SocketType::SEQPACKET,
+            SocketFlags::empty(),
+            None,
+        )?;
+        net::bind(&sock, &SocketAddrUnix::new(SOCKET)?)?;
+        fs::set_permissions(SOCKET, fs::Permissions::from_mode(0o660))?;
+        let prop_file = PathBuf::from(format!("/tmp/lmkd-{tag}.prop"));
+        fs::write(&prop_file, props)?;
+        let log = PathBuf::from(format!("/tmp/lmkd-{tag}.log"));
+        let child = Command::new(lmkd)
+            .arg("--props")
+            .arg(&prop_file)
+            .env("ANDROID_SOCKET_lmkd", sock.as_raw_fd().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(&log)?)
+            .spawn();
+        rustix::io::fcntl_setfd(sock.as_fd(), rustix::io::FdFlags::CLOEXEC)?;
+        drop(sock);
+        Ok(Daemon { child: child?, log })
+    }
+
+    fn log_text(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn connect(&self) -> io::Result<Client> {
+        let end = Instant::now() + Duration::from_secs(20);
+        loop {
+            match Client::connect(SOCKET) {
+                Ok(mut c) => {
+                    // The daemon answers: it is in its loop.
+                    if c.kill_count(-1000, 1000).is_ok() {
+                        return Ok(c);
+                    }
+                }
+                Err(e) if Instant::now() >= end => {
+                    return Err(io::Error::other(format!(
+                        "the daemon did not come up: {e}\n{}",
+                        self.log_text()
+                    )))
+                }
+                Err(_) => {}
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scenarios.
+
+#[derive(Clone, Copy)]
+struct Scenario {
+    id: char,
+    title: &'static str,
+    /// Extra properties.
+    props: &'static str,
+    /// Anonymous memory of each app on the ladder, MiB.
+    ladder_mib: usize,
+    /// The foreground app: growth rate (MiB/s) and final size as a share of MemTotal (%).
+    fg_rate: usize,
+    fg_max_pct: usize,
+    /// A file re-read by a perceptible app, as a share of MemTotal (%; 0: none).
+    file_pct: usize,
+    /// A frozen cached app holding this much (MiB; 0: none).
+    frozen_mib: usize,
+}
+
+const A: Scenario = Scenario {
+    id: 'a',
+    title: "cached apps plus a growing foreground app, zram swap, PSI (Android default)",
+    props: "",
+    ladder_mib: 56,
+    fg_rate: 40,
+    fg_max_pct: 78,
+    file_pct: 0,
+    frozen_mib: 0,
+};
+const B: Scenario = Scenario {
+    id: 'b',
+    title: "file-cache thrashing plus anonymous growth, PSI (thrashing limit 30 %, Android Go's)",
+    // A 1 GiB device is an Android Go device, which ships ro.config.low_ram=true and with it a
+    // thrashing limit of 30 % (100 % otherwise); only that default is taken over here.
+    props: "ro.lmk.thrashing_limit=30\n",
+    ladder_mib: 40,
+    fg_rate: 24,
+    fg_max_pct: 55,
+    file_pct: 40,
+    frozen_mib: 0,
+};
+const C: Scenario = Scenario {
+    id: 'c',
+    title: "a frozen cached app (v1 freezer) killed under pressure and reaped, PSI",
+    props: "",
+    ladder_mib: 40,
+    fg_rate: 40,
+    fg_max_pct: 78,
+    file_pct: 0,
+    frozen_mib: 160,
+};
+const D: Scenario = Scenario {
+    id: 'd',
+    title: "legacy: ro.lmk.use_psi=false, vmpressure on the root memory cgroup, level mode",
+    props: "ro.lmk.use_psi=false\n",
+    ladder_mib: 56,
+    fg_rate: 40,
+    fg_max_pct: 78,
+    file_pct: 0,
+    frozen_mib: 0,
+};
+
+struct App {
+    name: String,
+    process: AppProcess,
+    adj: i32,
+    /// The daemon reported it killed (LMK_PROCKILL), at this many ms into the scenario.
+    killed_ms: Option<f64>,
+    /// Seen dead without a kill report.
+    died_ms: Option<f64>,
+}
+
+/// The state of one scenario run.
+struct Run<'a> {
+    r: &'a mut Report,
+    sc: Scenario,
+    t0: Instant,
+    wall0: i64,
+    apps: Vec<App>,
+    client: Option<Client>,
+    sub: Option<Client>,
+    /// (ms, pid) of every LMK_PROCKILL.
+    events: Vec<(f64, i32)>,
+    oom0: u64,
+    /// oom_kill moved while registered killable apps (adj > 0) were alive.
+    oom_with_killable: Vec<String>,
+    first_kill_marked: bool,
+    program: PathBuf,
+}
+
+impl Run<'_> {
+    fn ms(&self) -> f64 {
+        self.t0.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn check(&mut self, ok: bool, what: &str) {
+        let id = self.sc.id;
+        self.r.line(&format!("CHECK {id} {} {what}", if ok { "ok  " } else { "FAIL" }));
+        if !ok {
+            self.r.failed = true;
+        }
+    }
+
+    fn launch(&mut self, name: &str, adj: i32, o: AppOptions) -> io::Result<usize> {
+        let process = AppProcess::spawn(&self.program, &["app"], &o)?;
+        let uid = 10_100 + self.apps.len() as i32;
+        let pid = process.pid();
+        match &self.client {
+            Some(c) => c.register(pid, uid, adj, PROC_TYPE_APP)?,
+            // Without a daemon the adj goes to the kernel directly (its OOM killer uses it).
+            None => fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())?,
+        }
+        self.apps.push(App { name: name.to_owned(), process, adj, killed_ms: None, died_ms: None });
+        Ok(self.apps.len() - 1)
+    }
+
+    /// Takes kill events, notes deaths and the kernel's OOM kills.
+    fn poll(&mut self) -> io::Result<()> {
+        let now = self.ms();
+        if let Some(sub) = &mut self.sub {
+            while let Some(m) = sub.recv_event()? {
+                if let ServerMessage::ProcKill(k) = m {
+                    self.events.push((now, k.pid));
+                    if let Some(a) = self.apps.iter_mut().find(|a| a.process.pid() == k.pid) {
+                        a.killed_ms.get_or_insert(now);
+                    }
+                }
+            }
+        }
+        if !self.events.is_empty() && !self.first_kill_marked {
+            self.first_kill_marked = true;
+            kmsg_mark(&format!("scenario {} first lmkd kill seen", self.sc.id));
+        }
+        for a in &mut self.apps {
+            if a.killed_ms.is_none() && a.died_ms.is_none() && a.process.exited() {
+                a.died_ms = Some(now);
+            }
+        }
+        let oom = vmstat("oom_kill");
+        if oom > self.oom0 && self.client.is_some() {
+            let killable: Vec<String> = self
+                .apps
+                .iter()
+                .filter(|a| a.adj > 0 && a.killed_ms.is_none() && a.died_ms.is_none())
+                .map(|a| format!("{}(adj {})", a.name, a.adj))
+                .collect();
+            if !killable.is_empty() && self.oom_with_killable.is_empty() {
+                self.oom_with_killable = killable;
+            }
+        }
+        Ok(())
+    }
+
+    /// Polls for `d`.
+    fn wait(&mut self, d: Duration) -> io::Result<()> {
+        let end = Instant::now() + d;
+        while Instant::now() < end {
+            self.poll()?;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    fn history(&mut self) -> io::Result<Vec<KillRecord>> {
+        match &mut self.client {
+            Some(c) => c.kill_history(),
+            None => Ok(Vec::new()),
+        }
+    }
+}
+
+fn run_scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) {
+    r.line(&format!("SCENARIO {} BEGIN {}", sc.id, sc.title));
+    let before = r.failed;
+    r.failed = false;
+    if let Err(e) = scenario(r, sc, lmkd, no_daemon) {
+        r.line(&format!("CHECK {} FAIL the scenario could not run: {e}", sc.id));
+        r.failed = true;
+    }
+    // Whatever is left of the scenario's memory is dropped before the next one.
+    let _ = fs::write("/proc/sys/vm/drop_caches", "3");
+    r.line(&format!("SCENARIO {} {}", sc.id, if r.failed { "FAIL" } else { "PASS" }));
+    r.failed |= before;
+}
+
+fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::Result<()> {
+    let mem_mib = (meminfo_kb("MemTotal").max(0) as usize) >> 10;
+    let program = std::env::current_exe()?;
+    let props = format!("ro.lmk.debug=true\n{}", sc.props);
+    let daemon =
+        if no_daemon { None } else { Some(Daemon::start(lmkd, &sc.id.to_string(), &props)?) };
+    let (client, sub) = match &daemon {
+        Some(d) => {
+            let c = d.connect()?;
+            let mut s = d.connect()?;
+            s.subscribe(LMK_ASYNC_EVENT_KILL)?;
+            s.set_timeout(Some(Duration::from_millis(1)))?;
+            // A barrier: the subscription is in place before anything can be killed.
+            s.set_timeout(Some(Duration::from_secs(10)))?;
+            s.kill_count(-1000, 1000)?;
+            s.set_timeout(Some(Duration::from_millis(1)))?;
+            (Some(c), Some(s))
+        }
+        None => (None, None),
+    };
+    // Where the daemon's pressure events come from (vmpressure: the root memory cgroup's
+    // memory.pressure_level, which its eventfd registrations keep open).
+    let vmpressure_fd = daemon.as_ref().is_some_and(|d| {
+        fs::read_dir(format!("/proc/{}/fd", d.child.id())).is_ok_and(|dir| {
+            dir.flatten().any(|e| {
+                fs::read_link(e.path())
+                    .is_ok_and(|l| l == Path::new("/dev/memcg/memory.pressure_level"))
+            })
+        })
+    });
+    let t0 = Instant::now();
+    kmsg_mark(&format!("scenario {} start", sc.id));
+    let psi = PsiWatch::start(t0)?;
+    let mut run = Run {
+        r,
+        sc: *sc,
+        t0,
+        wall0: wall_ms(),
+        apps: Vec::new(),
+        client,
+        sub,
+        events: Vec::new(),
+        oom0: vmstat("oom_kill"),
+        oom_with_killable: Vec::new(),
+        first_kill_marked: false,
+        program,
+    };
+    let kmsg_start = kmsg_read()
+        .iter()
+        .rev()
+        .find(|(_, m)| m.contains(&format!("scenario {} start", sc.id)))
+        .map_or(0, |(t, _)| *t);
+
+    // The frozen app first (the most recently cached, holding the most).
+    let mut frozen = None;
+    let freezer = PathBuf::from(format!("/dev/freezer/frozen-{}", sc.id));
+    if sc.frozen_mib > 0 {
+        fs::create_dir_all(&freezer)?;
+        let o = AppOptions {
+            anon_mib: sc.frozen_mib,
+            join: vec![freezer.clone()],
+            ..Default::default()
+        };
+        let i = run.launch("frozen-cached", 999, o)?;
+        fs::write(freezer.join("freezer.state"), "FROZEN")?;
+        let end = Instant::now() + Duration::from_secs(10);
+        while fs::read_to_string(freezer.join("freezer.state"))?.trim() != "FROZEN"
+            && Instant::now() < end
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        frozen = Some(i);
+    }
+    for (i, &adj) in LADDER.iter().enumerate() {
+        let adj = if sc.frozen_mib > 0 && adj == 999 { 985 } else { adj };
+        run.launch(
+            &format!("app-{i}-adj{adj}"),
+            adj,
+            AppOptions { anon_mib: sc.ladder_mib, ..Default::default() },
+        )?;
+    }
+    let mut reader = None;
+    if sc.file_pct > 0 {
+        let o = AppOptions {
+            anon_mib: 8,
+            file: Some(PathBuf::from(format!("/data/file-{}", sc.id))),
+            file_mib: mem_mib * sc.file_pct / 100,
+            reread: true,
+            ..Default::default()
+        };
+        reader = Some(run.launch("file-reader", 250, o)?);
+        // The reader's working set settles into the page cache before anon growth starts.
+        run.wait(Duration::from_secs(3))?;
+    }
+    let fg_max = mem_mib * sc.fg_max_pct / 100;
+    let fg = run.launch(
+        "foreground",
+        0,
+        AppOptions {
+            anon_mib: 16,
+            grow_mib_per_s: sc.fg_rate,
+            max_mib: Some(fg_max),
+            ..Default::default()
+        },
+    )?;
+    run.r.line(&format!(
+        "INFO {} MemTotal {mem_mib} MiB; {} ladder apps of {} MiB; foreground grows {} MiB/s to {fg_max} MiB{}{}",
+        sc.id,
+        LADDER.len(),
+        sc.ladder_mib,
+        sc.fg_rate,
+        if sc.file_pct > 0 { format!("; a {} MiB file re-read", mem_mib * sc.file_pct / 100) } else { String::new() },
+        if sc.frozen_mib > 0 { format!("; a frozen app of {} MiB", sc.frozen_mib) } else { String::new() },
+    ));
+
+    // The foreground grows to its size (or dies).
+    let grow_end =
+        Instant::now() + Duration::from_secs((fg_max / sc.fg_rate.max(1)) as u64 * 3 + 30);
+    let mut frozen_checked = false;
+    loop {
+        run.poll()?;
+        if let Some(i) = frozen {
+            if !frozen_checked && run.apps[i].killed_ms.is_some() {
+                frozen_checked = true;
+                check_frozen(&mut run, i, &freezer)?;
+            }
+        }
+        let a = &mut run.apps[fg];
+        if a.killed_ms.is_some() || a.died_ms.is_some() || Instant::now() > grow_end {
+            break;
+        }
+        if (status_kb(a.process.pid(), "VmRSS") + status_kb(a.process.pid(), "VmSwap")) >> 10
+            >= fg_max as i64 - 4
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let grown_ms = run.ms();
+    // Pressure ends: the reader stops re-reading.
+    if let Some(i) = reader {
+        let _ = run.apps[i].process.command("stop");
+    }
+    run.wait(Duration::from_secs(5))?;
+    let settled = run.events.len();
+    let settled_hist = run.history()?.len();
+    run.wait(Duration::from_secs(5))?;
+    let hist = run.history()?;
+    let end_ms = run.ms();
+    psi_stop(&psi);
+    let kmsg = kmsg_read();
+    let oom_total = vmstat("oom_kill") - run.oom0;
+    if let Some(i) = frozen {
+        let _ = fs::write(freezer.join("freezer.state"), "THAWED");
+        if !frozen_checked {
+            let killed = run.apps[i].killed_ms.is_some();
+            run.check(killed, "the frozen app was killed");
+        }
+    }
+
+    // ---- what happened
+    let log = daemon.as_ref().map(Daemon::log_text).unwrap_or_default();
+    let id = sc.id;
+    let daemon_kills: Vec<&KillRecord> = hist.iter().filter(|k| k.requested_by == 0).collect();
+    for k in &daemon_kills {
+        let name = run
+            .apps
+            .iter()
+            .find(|a| a.process.pid() == k.pid)
+            .map_or(k.name.as_str().replace(' ', "_"), |a| a.name.clone());
+        let mut l = format!(
+            "KILL {id} seq={} t_ms={} name={name} pid={} adj={} min_adj={} rss_kb={} swap_kb={} reap_us={} death_us={} outcome={} reason={} text={}",
+            k.seq,
+            k.time_ms - run.wall0,
+            k.pid,
+            k.adj,
+            k.min_adj,
+            k.rss_kb,
+            k.swap_kb,
+            k.reap_us,
+            k.death_us,
+            k.outcome.map_or("pending", |o| o.as_str()),
+            k.reason,
+            k.reason_text.as_str()
+        );
+        if k.reason_text.as_str().is_empty() {
+            l.push('-');
+        }
+        run.r.line(&l);
+    }
+    // Kernel OOM kills in this scenario.
+    let oom_lines: Vec<&(u64, String)> =
+        kmsg.iter().filter(|(t, m)| *t >= kmsg_start && m.starts_with("Out of memory")).collect();
+    for (t, m) in &oom_lines {
+        run.r
+            .line(&format!("INFO {id} kernel at {:.0} ms: {m}", (*t - kmsg_start) as f64 / 1000.0));
+    }
+
+    // ---- metrics (the benchmark's)
+    let psi_first = psi.first_ms();
+    let kernel_ms = |t: u64| (t.saturating_sub(kmsg_start)) as f64 / 1000.0;
+    let (first_kill_ms, back_ms, exit_ms, kills) = if daemon.is_some() {
+        let first = daemon_kills.first().map(|k| (k.time_ms - run.wall0) as f64);
+        let back =
+            daemon_kills.first().filter(|k| k.reap_us >= 0).map(|k| k.reap_us as f64 / 1000.0);
+        let exit =
+            daemon_kills.first().filter(|k| k.death_us >= 0).map(|k| k.death_us as f64 / 1000.0);
+        (first, back, exit, daemon_kills.len())
+    } else {
+        let first = oom_lines.first().map(|(t, _)| *t);
+        let reaped = first.and_then(|t0k| {
+            kmsg.iter()
+                .find(|(t, m)| *t >= t0k && m.starts_with("oom_reaper: reaped"))
+                .map(|(t, _)| (*t - t0k) as f64 / 1000.0)
+        });
+        (first.map(kernel_ms), reaped, None, oom_lines.len())
+    };
+    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+    let fg_alive = run.apps[fg].killed_ms.is_none()
+        && run.apps[fg].died_ms.is_none()
+        && !run.apps[fg].process.exited();
+    run.r.line(&format!(
+        "METRIC {id} mode={} psi_first_ms={} first_kill_ms={} psi_to_kill_ms={} kill_to_back_ms={} kill_to_exit_ms={} kills={kills} oom_kills={oom_total} psi_events={} fg_survived={} scenario_s={:.1}",
+        if daemon.is_some() { "lmkd" } else { "kernel" },
+        fmt(psi_first),
+        fmt(first_kill_ms),
+        fmt(match (psi_first, first_kill_ms) { (Some(p), Some(k)) => Some(k - p), _ => None }),
+        fmt(back_ms),
+        fmt(exit_ms),
+        psi.count.load(Ordering::SeqCst),
+        u8::from(fg_alive),
+        end_ms / 1000.0
+    ));
+    run.r.line(&format!("INFO {id} foreground reached its size at {:.1} s", grown_ms / 1000.0));
+
+    if daemon.is_none() {
+        run.r.line(&format!(
+            "INFO {id} no daemon: the kernel's OOM killer alone (measured, not asserted)"
+        ));
+        return Ok(());
+    }
+
+    // ---- assertions (the host tests' and the lane's own)
+    if sc.props.contains("use_psi=false") {
+        run.check(
+            log.contains("Using vmpressure for memory pressure detection"),
+            "the daemon uses vmpressure",
+        );
+        run.check(
+            vmpressure_fd,
+            "on the root memory cgroup (the daemon holds /dev/memcg/memory.pressure_level open)",
+        );
+        run.check(
+            log.contains("memory pressure event #"),
+            "vmpressure events arrived (level mode)",
+        );
+        run.check(
+            daemon_kills.iter().all(|k| k.min_adj == 0 || k.min_adj == 800),
+            "each kill's min adj is its level's (ro.lmk.medium 800, ro.lmk.critical 0)",
+        );
+        run.check(
+            daemon_kills.iter().all(|k| k.reason == -1),
+            "the old strategy kills without a reason (level mode)",
+        );
+    } else {
+        run.check(
+            log.contains("Using psi monitors for memory pressure detection"),
+            "the daemon uses PSI monitors",
+        );
+        run.check(
+            log.contains("PSI triggers on /proc/pressure/memory with 1000 ms windows")
+                && !log.contains("refused by the kernel"),
+            "the 1 s PSI windows were accepted (no 2 s fallback)",
+        );
+        run.check(
+            daemon_kills.iter().all(|k| k.reason >= 0),
+            "the new strategy gives every kill a reason",
+        );
+    }
+    run.check(log.contains("Memory domain: system"), "the memory domain is the system");
+    run.check(
+        !daemon_kills.is_empty(),
+        &format!("the daemon killed ({} kills)", daemon_kills.len()),
+    );
+    let adjs: Vec<i32> = daemon_kills.iter().map(|k| k.adj).collect();
+    run.check(adjs.windows(2).all(|w| w[0] >= w[1]), &format!("kills in adj order: {adjs:?}"));
+    let top = run.apps.iter().map(|a| a.adj).max().unwrap_or(0);
+    run.check(adjs.first() == Some(&top), &format!("the first victim has the highest adj ({top})"));
+    run.check(
+        daemon_kills.iter().all(|k| k.adj >= k.min_adj),
+        "no victim below its decision's min adj",
+    );
+    run.check(fg_alive, "the foreground app (adj 0) survived");
+    // Each kill reported once to the subscriber, and only the history's kills.
+    let mut reported: Vec<i32> = run.events.iter().map(|e| e.1).collect();
+    let mut recorded: Vec<i32> = hist.iter().map(|k| k.pid).collect();
+    reported.sort_unstable();
+    recorded.sort_unstable();
+    run.check(
+        reported == recorded,
+        &format!("each kill reported once (LMK_PROCKILL {reported:?}, history {recorded:?})"),
+    );
+    // The kill lines match the history.
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("Kill '")).collect();
+    let mut unmatched = Vec::new();
+    for k in &hist {
+        let head = format!(
+            "Kill '{}' ({}), uid {}, oom_score_adj {} to free {}kB rss, {}",
+            k.name.as_str(),
+            k.pid,
+            k.uid,
+            k.adj,
+            k.rss_kb,
+            k.swap_kb
+        );
+        let tail = if k.reason_text.as_str().is_empty() {
+            "kb swap".to_owned()
+        } else {
+            format!("kB swap; reason: {}", k.reason_text.as_str())
+        };
+        if !lines.iter().any(|l| l.contains(&head) && l.trim_end().ends_with(&tail)) {
+            unmatched.push(k.pid);
+        }
+    }
+    run.check(
+        lines.len() == hist.len() && unmatched.is_empty(),
+        &format!(
+            "{} kill lines match the {} history records (unmatched: {unmatched:?})",
+            lines.len(),
+            hist.len()
+        ),
+    );
+    // Nobody died but by the daemon's hand.
+    let unexplained: Vec<String> =
+        run.apps.iter().filter(|a| a.died_ms.is_some()).map(|a| a.name.clone()).collect();
+    run.check(
+        unexplained.is_empty(),
+        &format!("no app died without an lmkd kill: {unexplained:?}"),
+    );
+    // The kernel's OOM killer stayed out while killable registered apps remained.
+    let killable = std::mem::take(&mut run.oom_with_killable);
+    run.check(killable.is_empty(), &format!("/proc/vmstat oom_kill did not move while killable apps remained ({oom_total} OOM kills; alive then: {killable:?})"));
+    let mark =
+        kmsg.iter().position(|(_, m)| m.contains(&format!("scenario {id} first lmkd kill seen")));
+    let first_oom =
+        kmsg.iter().position(|(t, m)| *t >= kmsg_start && m.starts_with("Out of memory"));
+    run.check(
+        match (mark, first_oom) {
+            (_, None) => true,
+            (Some(k), Some(o)) => k < o,
+            (None, Some(_)) => false,
+        },
+        "the daemon's first kill came before any kernel 'Out of memory:' line",
+    );
+    run.check(
+        run.events.len() == settled && hist.len() == settled_hist,
+        &format!("kills stopped once the pressure was gone ({} then {})", settled_hist, hist.len()),
+    );
+    if sc.file_pct > 0 {
+        let thrash =
+            daemon_kills.iter().filter(|k| k.reason_text.as_str().contains("thrashing")).count();
+        run.check(
+            thrash > 0,
+            &format!(
+                "a thrashing reason fired ({thrash} of {} kills say 'thrashing')",
+                daemon_kills.len()
+            ),
+        );
+        let refaults = vmstat("workingset_refault_file");
+        run.r.line(&format!("INFO {id} workingset_refault_file {refaults}"));
+    }
+    let reaped = daemon_kills.iter().filter(|k| k.outcome == Some(ReapOutcome::Reaped)).count();
+    run.r.line(&format!(
+        "INFO {id} {reaped} of {} kills reaped with process_mrelease",
+        daemon_kills.len()
+    ));
+    run.r.file(&format!("lmkd-{id}.log"), &log);
+    let mut h = String::new();
+    for k in &hist {
+        let mut o = String::new();
+        lmkd::report::status::kill_json(&mut o, k);
+        let _ = writeln!(h, "{o}");
+    }
+    run.r.file(&format!("kill-history-{id}.jsonl"), &h);
+    Ok(())
+}
+
+fn psi_stop(p: &PsiWatch) {
+    p.stop.store(true, Ordering::SeqCst);
+}
+
+/// Scenario (c): the frozen victim's memory comes back while it is still frozen (SIGKILL
+/// alone cannot free it: a frozen task does not run its exit).
+fn check_frozen(run: &mut Run<'_>, i: usize, freezer: &Path) -> io::Result<()> {
+    let pid = run.apps[i].process.pid();
+    let mut rec = None;
+    let end = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < end {
+        rec = run.history()?.into_iter().find(|k| k.pid == pid && k.outcome.is_some());
+        if rec.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let state = fs::read_to_string(freezer.join("freezer.state")).unwrap_or_default();
+    let left_kb = status_kb(pid, "VmRSS") + status_kb(pid, "VmSwap");
+    let Some(k) = rec else {
+        run.check(false, "the frozen app's kill record finished");
+        return Ok(());
+    };
+    let held = k.rss_kb + k.swap_kb;
+    run.r.line(&format!(
+        "INFO c frozen victim {pid}: held {held} kB (rss {} + swap {}), {left_kb} kB left after the reap, freezer {}, reap {} us, outcome {}",
+        k.rss_kb,
+        k.swap_kb,
+        state.trim(),
+        k.reap_us,
+        k.outcome.map_or("pending", |o| o.as_str())
+    ));
+    run.check(k.adj == 999, "the frozen app (adj 999) was the first victim");
+    run.check(
+        k.outcome == Some(ReapOutcome::Reaped) && k.reap_us > 0,
+        "it was reaped (process_mrelease)",
+    );
+    run.check(state.trim() == "FROZEN" && k.death_us < 0, "while still frozen (not dead)");
+    run.check(held > 100 * 1024 && left_kb * 10 < held, "its memory came back while frozen");
+    Ok(())
+}
