@@ -23,7 +23,9 @@
 //!
 //! Each cell is 9 kills (repetitions interleave the three methods). Results go to stdout as a
 //! Markdown table (medians, min–max in brackets). `--reps N`,
-//! `--size 256|1000` and `--state running|frozen|starved` narrow a run down.
+//! `--size 256|1000` and `--state running|frozen|starved` narrow a run down. `--json FILE`
+//! also writes every kill's time (`null`: not back within the timeout), for
+//! `cargo bench --bench plot`.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -204,7 +206,10 @@ fn one(
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .collect();
         for tid in tids {
-            lmkd::sys::sched_setscheduler(tid, lmkd::sys::SCHED_IDLE, 0).unwrap();
+            // A thread may have exited since the listing (ESRCH): nothing left to demote.
+            if let Err(e) = lmkd::sys::sched_setscheduler(tid, lmkd::sys::SCHED_IDLE, 0) {
+                assert_eq!(e.raw_os_error(), Some(libc::ESRCH), "SCHED_IDLE for {tid}: {e}");
+            }
         }
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         for _ in 0..2 * cpus {
@@ -276,6 +281,9 @@ fn main() {
     let reps = arg("--reps").and_then(|v| v.parse().ok()).unwrap_or(if quick { 1 } else { 9 });
     let only_state = arg("--state");
     let only_size: Option<u64> = arg("--size").and_then(|v| v.parse().ok());
+    let json = arg("--json");
+    // Every kill: (size, state, method, ms or None).
+    let mut all: Vec<(u64, &str, &str, Option<f64>)> = Vec::new();
     let root = fs::read_to_string("/proc/self/status")
         .map(|s| {
             s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
@@ -314,7 +322,10 @@ fn main() {
             for _ in 0..reps {
                 for (m, &method) in methods.iter().enumerate() {
                     n += 1;
-                    match one(size, state, method, &mut daemon, n) {
+                    let got = one(size, state, method, &mut daemon, n);
+                    let method_name = ["sigkill", "lmkd", "mrelease"][m];
+                    all.push((size, name, method_name, got.map(|d| d.as_secs_f64() * 1000.0)));
+                    match got {
                         Some(d) => times[m].push(d.as_secs_f64() * 1000.0),
                         None => missed[m] += 1,
                     }
@@ -363,4 +374,21 @@ fn main() {
     let _ = daemon.child.kill();
     let _ = daemon.child.wait();
     let _ = fs::remove_dir_all(&dir);
+    if let Some(path) = json {
+        let kills: Vec<String> = all
+            .iter()
+            .map(|(size, state, method, ms)| {
+                let ms = ms.map_or("null".to_owned(), |v| format!("{v:.3}"));
+                format!(
+                    "{{\"size_mib\":{size},\"state\":\"{state}\",\"method\":\"{method}\",\"ms\":{ms}}}"
+                )
+            })
+            .collect();
+        let text = format!(
+            "{{\"bench\":\"reap\",\"timeout_ms\":{},\"kills\":[{}]}}\n",
+            TIMEOUT.as_millis(),
+            kills.join(",")
+        );
+        fs::write(&path, text).expect("write JSON");
+    }
 }
