@@ -425,7 +425,7 @@ fn plot_demo(input: &Path, out: &Path) -> Res<()> {
     let j = Json::parse(&fs::read_to_string(input)?)?;
     let s = demo_series(&j);
     // A little room after the last sample for the last kill's label.
-    let t_max = s.samples.last().map_or(1.0, |p| p.0).max(1.0) * 1.06;
+    let t_max = s.samples.last().map_or(1.0, |p| p.0).max(1.0) * 1.1;
     let root = SVGBackend::new(out, (1000, 420)).into_drawing_area();
     root.fill(&WHITE)?;
     draw_series(&root, &s, t_max, "PSI avg10, %")?;
