@@ -3,7 +3,8 @@
 //! Run as root: `cargo bench --bench compare -- --runs 5 --json FILE` (`--limit MIB`, default
 //! 512; `--modes lmkd,noreap,kernel` narrows a run down). Results go to stdout as a Markdown
 //! table (medians, min–max in brackets); `--json` also writes every run — samples, deaths,
-//! figures — for `cargo bench --bench plot`.
+//! figures — for `cargo bench --bench plot`. With `LMKD_COMPARE_WORLD_JSON=PREFIX` each run's
+//! world also writes its `lmkd demo`-style event log to `PREFIX-<mode>-<n>.json`.
 //!
 //! The scenario (issue 7's scenario (d), a foreground leak): a memory-cgroup sandbox (the
 //! `lmkd demo` world, [`lmkd::demo::world`]) holds four cached apps (adj 900, 915, 930, 945; 40
