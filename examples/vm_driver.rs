@@ -65,12 +65,16 @@ fn main() {
     let mut scenarios = "a,b,c,d".to_owned();
     let mut no_daemon = false;
     let mut bench = 0usize;
+    let mut scenarios_given = false;
     let mut lmkd = PathBuf::from("/bin/lmkd");
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--results" => results = it.next(),
-            "--scenarios" => scenarios = it.next().unwrap_or_default(),
+            "--scenarios" => {
+                scenarios = it.next().unwrap_or_default();
+                scenarios_given = true;
+            }
             "--no-daemon" => no_daemon = true,
             "--bench" => bench = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
             "--lmkd" => lmkd = it.next().unwrap_or_default().into(),
@@ -103,8 +107,10 @@ fn main() {
             run_scenario(&mut r, &A, &lmkd, false);
             run_scenario(&mut r, &A, &lmkd, true);
         }
-        r.line(if r.failed { "RESULT FAIL" } else { "RESULT PASS" });
-        return;
+        if !scenarios_given {
+            r.line(if r.failed { "RESULT FAIL" } else { "RESULT PASS" });
+            return;
+        }
     }
     for s in scenarios.split([',', '+']).filter(|s| !s.is_empty()) {
         let sc = match s {
@@ -454,10 +460,15 @@ struct Scenario {
     /// The foreground app: growth rate (MiB/s) and final size as a share of MemTotal (%).
     fg_rate: usize,
     fg_max_pct: usize,
-    /// A file re-read by a perceptible app, as a share of MemTotal (%; 0: none).
+    /// Two files, each re-read by its own perceptible app, each this share of MemTotal (%;
+    /// 0: none). Small enough that the refaults of a squeezed page cache are a large share
+    /// of it (AOSP's thrashing measure) even at TCG's disk speed.
     file_pct: usize,
     /// A frozen cached app holding this much (MiB; 0: none).
     frozen_mib: usize,
+    /// Swap off for the scenario: anonymous memory cannot go to zram, so the growth squeezes
+    /// the page cache itself.
+    no_swap: bool,
 }
 
 const A: Scenario = Scenario {
@@ -469,18 +480,20 @@ const A: Scenario = Scenario {
     fg_max_pct: 78,
     file_pct: 0,
     frozen_mib: 0,
+    no_swap: false,
 };
 const B: Scenario = Scenario {
     id: 'b',
-    title: "file-cache thrashing plus anonymous growth, PSI (thrashing limit 30 %, Android Go's)",
+    title: "file-cache thrashing plus anonymous growth, PSI, zram off (thrashing limit 30 %, Android Go's)",
     // A 1 GiB device is an Android Go device, which ships ro.config.low_ram=true and with it a
     // thrashing limit of 30 % (100 % otherwise); only that default is taken over here.
     props: "ro.lmk.thrashing_limit=30\n",
     ladder_mib: 40,
     fg_rate: 24,
-    fg_max_pct: 55,
-    file_pct: 40,
+    fg_max_pct: 62,
+    file_pct: 10,
     frozen_mib: 0,
+    no_swap: true,
 };
 const C: Scenario = Scenario {
     id: 'c',
@@ -491,6 +504,7 @@ const C: Scenario = Scenario {
     fg_max_pct: 78,
     file_pct: 0,
     frozen_mib: 160,
+    no_swap: false,
 };
 const D: Scenario = Scenario {
     id: 'd',
@@ -501,6 +515,7 @@ const D: Scenario = Scenario {
     fg_max_pct: 78,
     file_pct: 0,
     frozen_mib: 0,
+    no_swap: false,
 };
 
 struct App {
@@ -627,6 +642,27 @@ fn run_scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) {
 }
 
 fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::Result<()> {
+    if sc.no_swap {
+        swap(false)?;
+    }
+    let r = scenario_inner(r, sc, lmkd, no_daemon);
+    if sc.no_swap {
+        swap(true)?;
+    }
+    r
+}
+
+/// Turns the zram swap off or on (busybox's swapoff/swapon).
+fn swap(on: bool) -> io::Result<()> {
+    let ok = Command::new(if on { "swapon" } else { "swapoff" }).arg("/dev/zram0").status()?;
+    if ok.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!("swap{} /dev/zram0 failed", if on { "on" } else { "off" })))
+    }
+}
+
+fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::Result<()> {
     let mem_mib = (meminfo_kb("MemTotal").max(0) as usize) >> 10;
     let program = std::env::current_exe()?;
     let props = format!("ro.lmk.debug=true\n{}", sc.props);
@@ -707,17 +743,19 @@ fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::
             AppOptions { anon_mib: sc.ladder_mib, ..Default::default() },
         )?;
     }
-    let mut reader = None;
+    let mut readers = Vec::new();
     if sc.file_pct > 0 {
-        let o = AppOptions {
-            anon_mib: 8,
-            file: Some(PathBuf::from(format!("/data/file-{}", sc.id))),
-            file_mib: mem_mib * sc.file_pct / 100,
-            reread: true,
-            ..Default::default()
-        };
-        reader = Some(run.launch("file-reader", 250, o)?);
-        // The reader's working set settles into the page cache before anon growth starts.
+        for (k, adj) in [250, 260].into_iter().enumerate() {
+            let o = AppOptions {
+                anon_mib: 8,
+                file: Some(PathBuf::from(format!("/data/file-{}-{k}", sc.id))),
+                file_mib: mem_mib * sc.file_pct / 100,
+                reread: true,
+                ..Default::default()
+            };
+            readers.push(run.launch(&format!("file-reader-{k}"), adj, o)?);
+        }
+        // The readers' working sets settle into the page cache before anon growth starts.
         run.wait(Duration::from_secs(3))?;
     }
     let fg_max = mem_mib * sc.fg_max_pct / 100;
@@ -737,7 +775,7 @@ fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::
         LADDER.len(),
         sc.ladder_mib,
         sc.fg_rate,
-        if sc.file_pct > 0 { format!("; a {} MiB file re-read", mem_mib * sc.file_pct / 100) } else { String::new() },
+        if sc.file_pct > 0 { format!("; two files of {} MiB re-read", mem_mib * sc.file_pct / 100) } else { String::new() },
         if sc.frozen_mib > 0 { format!("; a frozen app of {} MiB", sc.frozen_mib) } else { String::new() },
     ));
 
@@ -765,8 +803,8 @@ fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::
         std::thread::sleep(Duration::from_millis(50));
     }
     let grown_ms = run.ms();
-    // Pressure ends: the reader stops re-reading.
-    if let Some(i) = reader {
+    // Pressure ends: the readers stop re-reading.
+    for &i in &readers {
         let _ = run.apps[i].process.command("stop");
     }
     run.wait(Duration::from_secs(5))?;
@@ -841,7 +879,16 @@ fn scenario(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -> io::
                 .find(|(t, m)| *t >= t0k && m.starts_with("oom_reaper: reaped"))
                 .map(|(t, _)| (*t - t0k) as f64 / 1000.0)
         });
-        (first.map(kernel_ms), reaped, None, oom_lines.len())
+        // The first victim's exit as the driver saw it (polled every 20-50 ms: coarse).
+        let victim: Option<i32> = oom_lines.first().and_then(|(_, m)| {
+            m.split("Killed process ").nth(1)?.split_whitespace().next()?.parse().ok()
+        });
+        let exit = victim.and_then(|pid| {
+            let died = run.apps.iter().find(|a| a.process.pid() == pid)?.died_ms?;
+            Some(died - kernel_ms(first?))
+        });
+        // Memory back: the oom_reaper's line if it had to reap, else the victim's own exit.
+        (first.map(kernel_ms), reaped.or(exit), exit, oom_lines.len())
     };
     let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
     let fg_alive = run.apps[fg].killed_ms.is_none()

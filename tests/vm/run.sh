@@ -14,7 +14,7 @@
 #   5. copies the guest's daemon logs and kill histories out of the results channel, prints a
 #      summary of every kill, and passes only if the guest reported `RESULT PASS`.
 #
-# Usage: tests/vm/run.sh [--scenarios a,b,c,d] [--bench N] [--keep-going]
+# Usage: tests/vm/run.sh [--scenarios a,b,c,d] [--bench N]
 #   --scenarios LIST  the guest scenarios to run (default a,b,c,d; see examples/vm_driver.rs)
 #   --bench N         instead: scenario (a) N times with the daemon and N times without it
 #                     (the kernel's OOM killer alone), alternating in one boot, then a table
@@ -23,7 +23,7 @@
 #   LMKD_VM_CACHE     download cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/lmkd-vm)
 #   LMKD_VM_OUT       results: console log, results channel, daemon logs, kill histories
 #                     (default target/vm-lane)
-#   LMKD_VM_TIMEOUT   seconds one boot may take (default 420)
+#   LMKD_VM_TIMEOUT   seconds one boot may take (default 420; with --bench N, 120 + 100 per run)
 #   LMKD_VM_ACCEL     tcg (default) or kvm
 #   LMKD_VM_LOCK      a lock file: each boot runs under `flock` on it (machines shared with
 #                     other memory-heavy jobs)
@@ -31,12 +31,14 @@
 set -euo pipefail
 
 T0=$(date +%s.%N)
+LOCK_WAIT=0
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${LMKD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lmkd-vm}
 OUT=${LMKD_VM_OUT:-$ROOT/target/vm-lane}
 TIMEOUT=${LMKD_VM_TIMEOUT:-420}
 ACCEL=${LMKD_VM_ACCEL:-tcg}
 SCENARIOS=a,b,c,d
+SCENARIOS_GIVEN=
 BENCH=0
 # Guest size: a low-RAM phone.
 MEM_MIB=1024
@@ -46,7 +48,7 @@ MODULES="zram lz4 zstd virtio_pci virtio_blk ext4 crc32c_generic"
 
 while (($#)); do
     case $1 in
-        --scenarios) SCENARIOS=$2; shift 2 ;;
+        --scenarios) SCENARIOS=$2; SCENARIOS_GIVEN=1; shift 2 ;;
         --bench) BENCH=$2; shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
@@ -54,10 +56,12 @@ while (($#)); do
 done
 [[ $SCENARIOS =~ ^[abcd](,[abcd])*$ ]] || { echo "run.sh: bad --scenarios $SCENARIOS" >&2; exit 2; }
 [[ $BENCH =~ ^[0-9]+$ ]] || { echo "run.sh: --bench needs a number" >&2; exit 2; }
+((BENCH == 0)) || TIMEOUT=${LMKD_VM_TIMEOUT:-$((120 + 200 * BENCH))}
 
 step() { printf '\n==> [%5.1fs] %s\n' "$(elapsed)" "$*"; }
 elapsed() { awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }'; }
 die() { echo "run.sh: $*" >&2; exit 1; }
+waited() { awk -v w="$LOCK_WAIT" 'BEGIN { if (w > 0) printf "; %.0f s of the total spent waiting for the lock", w }'; }
 
 command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
     || die "needs apt-get and dpkg-deb (a Debian or Ubuntu machine with bookworm-like sources)"
@@ -257,10 +261,12 @@ boot() {
     local accel=(-accel tcg -cpu max)
     [ "$ACCEL" = kvm ] && accel=(-accel kvm -cpu host)
     # The lock (if any) is taken before the clock starts: waiting for it is not the boot's time.
-    local lockfd=
+    local lockfd= w0
     if [ -n "${LMKD_VM_LOCK:-}" ]; then
         exec {lockfd}>>"$LMKD_VM_LOCK"
+        w0=$(date +%s.%N)
         flock "$lockfd"
+        LOCK_WAIT=$(awk -v a="$(date +%s.%N)" -v b="$w0" -v c="$LOCK_WAIT" 'BEGIN { printf "%.1f", c + a - b }')
     fi
     local t
     t=$(date +%s.%N)
@@ -334,12 +340,12 @@ if ((BENCH == 0)); then
     if ((ok == 0)); then
         fail_tail "$OUT"
         grep '^RESULT' "$OUT/results.txt" || echo "RESULT missing: the guest did not finish"
-        printf '\nVM lane FAILED after %.0f s (logs in %s)\n' "$(elapsed)" "$OUT"
+        printf '\nVM lane FAILED after %.0f s%s (logs in %s)\n' "$(elapsed)" "$(waited)" "$OUT"
         exit 1
     fi
     grep '^RESULT' "$OUT/results.txt"
-    printf '\nVM lane passed in %.0f s (guest %.0f s); logs, daemon logs and kill histories in %s\n' \
-        "$(elapsed)" "$BOOT_SECONDS" "$OUT"
+    printf '\nVM lane passed in %.0f s (guest %.0f s%s); logs, daemon logs and kill histories in %s\n' \
+        "$(elapsed)" "$BOOT_SECONDS" "$(waited)" "$OUT"
     exit 0
 fi
 
@@ -348,11 +354,15 @@ fi
 # boot (one hold of the lock on a shared machine; each run has a fresh daemon and fresh apps).
 step "benchmark: scenario (a), $BENCH runs with the daemon and $BENCH without, one boot"
 d=$OUT/bench
-if ! boot "$d" "--bench,$BENCH"; then
+# (--scenarios with --bench: those scenarios run after the benchmark, in the same boot.)
+extra=
+[ -n "$SCENARIOS_GIVEN" ] && extra=",--scenarios,${SCENARIOS//,/+}"
+if ! boot "$d" "--bench,$BENCH$extra"; then
     fail_tail "$d"
     die "benchmark boot failed"
 fi
 grep '^METRIC a ' "$d/results.txt" | sed 's/^METRIC a mode=//' | tee "$OUT/bench.txt"
+[ -z "$SCENARIOS_GIVEN" ] || grep -a '^[A-Z]' "$d/results.txt" | grep -v '^FILE\|^END FILE' | sed -n '/bench round/!p' | tail -n +1 >"$OUT/bench-extra.txt"
 median() { sort -g | awk '{v[NR] = $1} END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 metric() { awk -v m="$1" -v k="$2" '$1 == m { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' "$OUT/bench.txt" | grep -v '^-$' | median; }
 count() { awk -v m="$1" -v k="$2" '$1 == m { for (i = 2; i <= NF; i++) if (index($i, k "=") == 1) s += substr($i, length(k) + 2) } END { print s + 0 }' "$OUT/bench.txt"; }
@@ -370,4 +380,4 @@ for row in "first PSI event (some 70 ms / 1 s) → first kill (ms):psi_to_kill_m
     echo "| $label | $(metric lmkd "$key") | $(metric kernel "$key") |"
 done
 echo "| foreground app survived (runs) | $(count lmkd fg_survived) of $BENCH | $(count kernel fg_survived) of $BENCH |"
-printf '\nVM lane benchmark finished in %.0f s (guest %.0f s)\n' "$(elapsed)" "$BOOT_SECONDS"
+printf '\nVM lane benchmark finished in %.0f s (guest %.0f s%s)\n' "$(elapsed)" "$BOOT_SECONDS" "$(waited)"
