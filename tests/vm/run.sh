@@ -371,12 +371,13 @@ echo "Scenario (a), medians of $BENCH runs each ($ACCEL, ${MEM_MIB} MiB, $CPUS v
 echo
 echo "| measure | lmkd | no daemon (kernel OOM killer alone) |"
 echo "|---|---:|---:|"
-for row in "first PSI event (some 70 ms / 1 s) → first kill (ms):psi_to_kill_ms" \
-    "kill → memory back (ms; lmkd: SIGKILL → process_mrelease done; kernel: OOM kill → oom_reaper done):kill_to_back_ms" \
-    "kills (lmkd's, or the kernel's OOM kills):kills" \
-    "kernel OOM kills:oom_kills" \
-    "scenario time (s):scenario_s"; do
-    label=${row%%:*} key=${row##*:}
+for row in "first PSI event (some 70 ms / 1 s) → first kill (ms)@psi_to_kill_ms" \
+    "kill → memory back (ms; lmkd: SIGKILL → process_mrelease done; kernel: oom_reaper done, else the victim's exit, polled)@kill_to_back_ms" \
+    "kill → victim exited (ms; kernel: polled every 20-50 ms)@kill_to_exit_ms" \
+    "kills (lmkd's, or the kernel's OOM kills)@kills" \
+    "kernel OOM kills@oom_kills" \
+    "scenario time (s)@scenario_s"; do
+    label=${row%%@*} key=${row##*@}
     echo "| $label | $(metric lmkd "$key") | $(metric kernel "$key") |"
 done
 echo "| foreground app survived (runs) | $(count lmkd fg_survived) of $BENCH | $(count kernel fg_survived) of $BENCH |"
