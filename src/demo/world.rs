@@ -233,11 +233,14 @@ impl World {
                 o.props
             ),
         )?;
-        let child = Command::new(&o.program)
-            .arg("--socket")
-            .arg(&socket)
-            .arg("--props")
-            .arg(&props)
+        let mut cmd = Command::new(&o.program);
+        cmd.arg("--socket").arg(&socket).arg("--props").arg(&props);
+        // For investigations: `LMKD_WORLD_RECORD=FILE` records the daemon's decision inputs
+        // (`lmkd --record`; `lmkctl replay FILE` plays them back).
+        if let Some(f) = std::env::var_os("LMKD_WORLD_RECORD") {
+            cmd.arg("--record").arg(f);
+        }
+        let child = cmd
             .env("LMKD_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
