@@ -120,17 +120,9 @@ fn rss_kb(pid: i32) -> Option<u64> {
     })
 }
 
-fn data_dir() -> PathBuf {
-    let var_tmp = PathBuf::from("/var/tmp");
-    if var_tmp.is_dir() {
-        var_tmp
-    } else {
-        std::env::temp_dir()
-    }
-}
-
 fn one(program: &Path, which: Which, limit_mib: u64, n: usize) -> io::Result<RunResult> {
-    let music_file = data_dir().join(format!("lmkd-compare-music-{}-{n}", std::process::id()));
+    let music_file =
+        lmkd::demo::data_dir().join(format!("lmkd-compare-music-{}-{n}", std::process::id()));
     struct Remove(PathBuf);
     impl Drop for Remove {
         fn drop(&mut self) {

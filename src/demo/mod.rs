@@ -106,8 +106,8 @@ fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
 
-/// A directory for the demo's data file, on a disk (so its page cache is reclaimable).
-fn data_dir() -> PathBuf {
+/// A directory for the demo's data files, on a disk (so their page cache is reclaimable).
+pub fn data_dir() -> PathBuf {
     let var_tmp = PathBuf::from("/var/tmp");
     if var_tmp.is_dir() {
         var_tmp
