@@ -343,18 +343,11 @@ impl Daemon {
             faults: None,
         };
         let ctx = KillContext {
-            reason: crate::policy::KillReason::None,
             reason_text: report::ReasonText::format(format_args!(
                 "lmkd watchdog (loop stuck for {} ms)",
                 k.stuck_for.as_millis()
             )),
-            min_adj: 0,
-            free_mem_kb: 0,
-            free_swap_kb: 0,
-            thrashing: 0,
-            max_thrashing: 0,
-            requested_by: 0,
-            client_reason: 0,
+            ..KillContext::default()
         };
         let seq = self.kill_seq + 1;
         self.kill_seq = seq;
