@@ -580,7 +580,10 @@ impl Run<'_> {
                 if let ServerMessage::ProcKill(k) = m {
                     self.events.push((now, k.pid));
                     if let Some(a) = self.apps.iter_mut().find(|a| a.process.pid() == k.pid) {
-                        a.killed_ms.get_or_insert(now);
+                        // The victim may exit (and be seen dead below, in an earlier poll) before
+                        // its event is read: that death was this kill.
+                        let seen_dead = a.died_ms.take();
+                        a.killed_ms.get_or_insert(seen_dead.map_or(now, |d| d.min(now)));
                     }
                 }
             }
