@@ -51,7 +51,13 @@ struct LmkdService {
 }
 
 impl Interface for LmkdService {
-    fn dump(&self, writer: &mut dyn Write, _args: &[&std::ffi::CStr]) -> binder::Result<()> {
+    // libbinder_rs's `dump` returns its crate-private `Result<(), StatusCode>`, not
+    // `binder::Result` (which is over `Status`).
+    fn dump(
+        &self,
+        writer: &mut dyn Write,
+        _args: &[&std::ffi::CStr],
+    ) -> std::result::Result<(), binder::StatusCode> {
         let (tx, rx) = sync_channel(1);
         self.requests.waiting.lock().unwrap_or_else(|e| e.into_inner()).push(tx);
         let _ = rustix::io::write(&self.requests.wake, &1u64.to_ne_bytes());
