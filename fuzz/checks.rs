@@ -6,6 +6,9 @@
 use std::path::{Component, Path, PathBuf};
 
 use lmkd::config::{parse_bool, parse_int, Config, FileProperties};
+use lmkd::kill::FixedText;
+use lmkd::kill::KillReason;
+use lmkd::memory::cgroup::MemcgRoot;
 use lmkd::memory::parse::{
     parse_memcg_stat, parse_meminfo, parse_psi, parse_vmstat, parse_zoneinfo, ParseError, PsiLine,
     COUNTER_MAX,
@@ -13,10 +16,9 @@ use lmkd::memory::parse::{
 use lmkd::memory::{Domain, KernelFile, Meminfo, PsiAverages, Snapshot, Vmstat, Watermarks};
 use lmkd::policy::legacy::MemcgUsage;
 use lmkd::policy::trace::{replay, wake_line};
-use lmkd::policy::{KillReason, Source, Wakeup};
+use lmkd::policy::{Source, Wakeup};
 use lmkd::pressure::psi::{Stall, Trigger, UNPRIVILEGED_WINDOW_MS};
 use lmkd::pressure::Level;
-use lmkd::procs::memcg::MemcgRoot;
 use lmkd::procs::procfs::{format_i32, parse_stat, parse_status, ProcPath};
 use lmkd::protocol::ext::{
     decode_procs_reply, decode_text_reply, encode_procs_reply, encode_text_reply, ExtCommand,
@@ -31,7 +33,7 @@ use lmkd::reaper::placement::{
     choose, detect, format_cpulist, parse_cpulist, Placement, Source as Why,
 };
 use lmkd::report::history::{decode_history, encode_history, RECORD_WIRE_SIZE};
-use lmkd::report::{FixedText, KillHistory};
+use lmkd::report::KillHistory;
 
 /// Where a target that writes files on every run puts them: `$TMPDIR` when set; else a memory
 /// file system when there is one.

@@ -6,13 +6,11 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use rustix::event::epoll::{self, CreateFlags, Event, EventData, EventFlags};
 use rustix::event::Timespec;
-
-use crate::procs::{PidfdWatch, RecordId};
 
 /// An event source of the daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,8 +19,9 @@ pub enum Token {
     Listener,
     /// A client connection, by slot.
     Conn(usize),
-    /// A registered process exited (its pidfd became readable).
-    ProcExit(RecordId),
+    /// A registered process exited (its pidfd became readable): the record's id, as
+    /// `procs::RecordId::to_bits` packed it (at most 56 bits).
+    ProcExit(u64),
     /// The reaper pool has results.
     ReaperDone,
     /// A pressure monitor fired (PSI trigger or vmpressure eventfd), by level index.
@@ -59,7 +58,7 @@ impl Token {
         match self {
             Token::Listener => KIND_LISTENER << KIND_SHIFT,
             Token::Conn(slot) => (KIND_CONN << KIND_SHIFT) | (slot as u64 & PAYLOAD_MASK),
-            Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id.to_bits() & PAYLOAD_MASK),
+            Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id & PAYLOAD_MASK),
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
             Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
             Token::Dump => KIND_DUMP << KIND_SHIFT,
@@ -77,7 +76,7 @@ impl Token {
         match bits >> KIND_SHIFT {
             KIND_LISTENER if payload == 0 => Token::Listener,
             KIND_CONN => Token::Conn(payload as usize),
-            KIND_PROC => Token::ProcExit(RecordId::from_bits(payload)),
+            KIND_PROC => Token::ProcExit(payload),
             KIND_REAPER if payload == 0 => Token::ReaperDone,
             KIND_PRESSURE if payload < 3 => Token::Pressure(payload as u8),
             KIND_DUMP if payload == 0 => Token::Dump,
@@ -159,26 +158,13 @@ impl Default for Ready {
     }
 }
 
-impl PidfdWatch for Poller {
-    fn watch(&mut self, id: RecordId, pidfd: BorrowedFd<'_>) {
-        if let Err(e) = self.add(pidfd, Token::ProcExit(id), EventFlags::IN) {
-            log::warn!("cannot watch a registered process for exit: {e}");
-        }
-    }
-
-    fn unwatch(&mut self, pidfd: BorrowedFd<'_>) {
-        // ENOENT (never added) is fine.
-        let _ = self.delete(pidfd);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn tokens_round_trip_and_garbage_is_unknown() {
-        let id = crate::procs::Registry::new().insert(crate::procs::Record::new(5, 0, 0, 0, 0));
+        let id = (1 << 32) | 5;
         for t in [
             Token::Listener,
             Token::Conn(0),

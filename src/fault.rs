@@ -22,8 +22,13 @@
 //! `psi-event` and `pidfd-wait`). `*count` limits how many times the fault strikes; without it
 //! it strikes until replaced. `EINTR` needs a count (the readers retry it, as they must).
 //! An empty specification disarms everything.
+//!
+//! Device builds (`cfg(aosp_build)`) have the sites and nothing else: [`check`] is a constant
+//! `None` there, and the installer is not compiled in.
 
+#[cfg(not(aosp_build))]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(not(aosp_build))]
 use std::sync::Mutex;
 
 /// Where a fault strikes.
@@ -49,6 +54,7 @@ pub enum Site {
     Accept,
 }
 
+#[cfg(not(aosp_build))]
 impl Site {
     fn parse(s: &str) -> Option<Site> {
         Some(match s {
@@ -78,6 +84,7 @@ pub enum Action {
 }
 
 impl Action {
+    #[cfg(not(aosp_build))]
     fn parse(s: &str) -> Option<Action> {
         if let Some(n) = s.strip_prefix("truncate:") {
             return n.parse().ok().map(Action::Truncate);
@@ -109,6 +116,7 @@ impl Action {
     }
 }
 
+#[cfg(not(aosp_build))]
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Fault {
     site: Site,
@@ -117,7 +125,9 @@ struct Fault {
     remaining: Option<u32>,
 }
 
+#[cfg(not(aosp_build))]
 static ARMED: AtomicBool = AtomicBool::new(false);
+#[cfg(not(aosp_build))]
 static FAULTS: Mutex<Vec<Fault>> = Mutex::new(Vec::new());
 
 /// Whether `site` (for `target`) should fail now, and how. One atomic load when nothing is
@@ -157,8 +167,24 @@ fn check_armed(site: Site, target: &str) -> Option<Action> {
     Some(action)
 }
 
+/// Arms `spec` for the `LMK_EXT_TEST_FAULTS` hook and logs what came of it.
+#[cfg(not(aosp_build))]
+pub fn install_logged(spec: &str) {
+    match install(spec) {
+        Ok(n) => log::warn!("test hook: {n} faults armed: {spec:?}"),
+        Err(e) => log::error!("test hook: bad fault specification: {e}"),
+    }
+}
+
+/// Device builds have no fault installer: the hook is refused with a log line.
+#[cfg(aosp_build)]
+pub fn install_logged(spec: &str) {
+    log::error!("test hook: no fault injection in device builds; {spec:?} ignored");
+}
+
 /// Replaces the armed faults with `spec` (see the module documentation). Returns how many
 /// were armed, or what is wrong with the specification (then nothing changes).
+#[cfg(not(aosp_build))]
 pub fn install(spec: &str) -> Result<usize, String> {
     let mut parsed = Vec::new();
     for entry in spec.split(';').map(str::trim).filter(|e| !e.is_empty()) {

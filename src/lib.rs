@@ -35,11 +35,13 @@
 #[cfg(aosp_build)]
 pub mod android;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod event;
 pub mod fault;
+pub mod kill;
 pub mod logging;
 pub mod memory;
 pub mod policy;

@@ -323,6 +323,7 @@ fn run_daemon(args: Args) -> ExitCode {
         update_mode: args.update_mode,
         record: args.record.clone(),
         test_hooks: args.test_hooks,
+        clock: lmkd::clock::Clock::real(),
     };
     let mut daemon = match Daemon::new(opts) {
         Ok(d) => d,

@@ -33,6 +33,7 @@ fn a_steady_state_priority_update_makes_no_heap_allocation() {
         update_mode: UpdateMode::KeepOpen,
         record: None,
         test_hooks: false,
+        clock: lmkd::clock::Clock::real(),
     };
     let mut daemon = Daemon::new(opts).unwrap();
     let client = Client::connect(&sock).unwrap();
@@ -110,6 +111,7 @@ fn the_pressure_path_makes_no_heap_allocation() {
         update_mode: UpdateMode::KeepOpen,
         record: None,
         test_hooks: true,
+        clock: lmkd::clock::Clock::real(),
     };
     // The real logger, so that the kill line is formatted and written too.
     lmkd::logging::init(false);

@@ -647,5 +647,5 @@ fn a_panic_is_logged_before_the_daemon_dies() {
     let log = d.log_text();
     assert!(log.contains("lmkd panicked: "), "{log}");
     assert!(log.contains("test hook: panicking on request"), "{log}");
-    assert!(log.contains("src/daemon/mod.rs"), "the place is logged: {log}");
+    assert!(log.contains("src/daemon/commands.rs"), "the place is logged: {log}");
 }

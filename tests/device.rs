@@ -11,11 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use lmkd::memory::MeminfoFree;
 use lmkd::procs::{NoWatch, PrioOutcome, ProcTable, UpdateMode};
 use lmkd::protocol::ProcPrio;
-use lmkd::reaper::{
-    placement, MeminfoFree, ReapJob, ReapOutcome, Reaper, ReaperConfig, WorkerReport,
-};
+use lmkd::reaper::{placement, ReapJob, ReapOutcome, Reaper, ReaperConfig, WorkerReport};
 
 fn root() -> bool {
     let ok = std::fs::read_to_string("/proc/self/status")
@@ -106,6 +105,7 @@ fn a_registered_child_is_killed_and_reaped() {
     let reaper = Reaper::start(
         ReaperConfig { threads: 1, placement: placement::Placement::Unpinned("test"), nice: -20 },
         Arc::new(MeminfoFree),
+        lmkd::clock::Clock::real(),
     )
     .unwrap();
     assert_eq!(reaper.enabled(), support.available);

@@ -37,15 +37,16 @@ use std::fs;
 use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use lmkd::clock::Clock;
 use lmkd::policy::victim::{self, HEAVIEST_AT_OR_BELOW};
 use lmkd::procs::{
     read_victim, NoWatch, PrioOutcome, ProcTable, Record, RecordId, Registry, UpdateMode,
     VictimError, VictimRef, OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN,
 };
 use lmkd::protocol::ProcPrio;
-use lmkd::reaper::watchdog::Watchdog;
+use lmkd::reaper::watchdog::{Watchdog, WATCHDOG_TIMEOUT};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
 
@@ -301,6 +302,26 @@ fn check_pick(
     Ok(())
 }
 
+/// The choice at one adj, as the kill pipeline makes it: the candidates copied out of the
+/// registry, their sizes read only when they decide (`rss` records what was asked), the pure
+/// pick.
+fn pick(
+    reg: &Registry,
+    adj: i32,
+    heaviest: bool,
+    skip: &[RecordId],
+    rss: &mut dyn FnMut(i32) -> Option<u64>,
+) -> Option<RecordId> {
+    let mut c = Vec::new();
+    victim::candidates(reg, adj, skip, &mut c);
+    if victim::needs_sizes(adj, heaviest, c.len()) {
+        for x in &mut c {
+            x.rss_pages = rss(x.pid);
+        }
+    }
+    victim::pick(&c, victim::heaviest_at(adj, heaviest)).map(|i| c[i].id)
+}
+
 /// The daemon's walk (`find_and_kill`), with every `pick` checked. Returns the victim, if any;
 /// the records found gone are removed from `reg` and `model`, as `kill_record` removes them.
 fn walk(
@@ -322,7 +343,7 @@ fn walk(
         let mut skip: Vec<RecordId> = Vec::new();
         loop {
             let mut asked = Vec::new();
-            let picked = victim::pick(reg, adj, heaviest, &skip, &mut |p| {
+            let picked = pick(reg, adj, heaviest, &skip, &mut |p| {
                 asked.push(p);
                 rss.pages(p)
             });
@@ -423,7 +444,7 @@ proptest! {
             .filter(|(i, _)| skip_mask & (1 << (i % 64)) != 0)
             .map(|(_, (id, _))| id)
             .collect();
-        let picked = victim::pick(&reg, adj, heaviest, &skip, &mut |p| rss.pages(p));
+        let picked = pick(&reg, adj, heaviest, &skip, &mut |p| rss.pages(p));
         if let Some(id) = picked {
             let r = reg.get(id).expect("registered");
             prop_assert_eq!(r.adj(), adj);
@@ -454,12 +475,12 @@ fn pick_outside_the_adj_range_finds_nothing() {
     let top = reg.insert(Record::new(4243, 10_057, OOM_SCORE_ADJ_MAX, 0, 100));
     let mut rss = |_| Some(1);
     assert_eq!(
-        victim::pick(&reg, OOM_SCORE_ADJ_MIN - 1, false, &[], &mut rss),
+        pick(&reg, OOM_SCORE_ADJ_MIN - 1, false, &[], &mut rss),
         None,
         "pick at adj -1001 chose the adj -1000 record {never:?}"
     );
     assert_eq!(
-        victim::pick(&reg, OOM_SCORE_ADJ_MAX + 1, false, &[], &mut rss),
+        pick(&reg, OOM_SCORE_ADJ_MAX + 1, false, &[], &mut rss),
         None,
         "pick at adj 1001 chose the adj 1000 record {top:?}"
     );
@@ -822,7 +843,7 @@ fn run_table_case(
         let mut skip: Vec<RecordId> = Vec::new();
         loop {
             // The guard is a temporary of this statement, as in the daemon's walk.
-            let picked = victim::pick(&t.registry(), adj, heaviest, &skip, &mut |p| rss.pages(p));
+            let picked = pick(&t.registry(), adj, heaviest, &skip, &mut |p| rss.pages(p));
             let Some(id) = picked else { break };
             // Copied out under the lock, as `kill_record` does; the lock is free for the reads.
             let vref = {
@@ -933,17 +954,20 @@ fn run_watchdog(kids: &mut Children, pids: &[i32], spec: &[WdChild]) -> WdRun {
         }
     }
     let reg = Arc::new(Mutex::new(reg));
-    let w = Watchdog::start(Arc::clone(&reg), Duration::from_millis(40), false).expect("start");
-    w.arm(Instant::now());
-    let end = Instant::now() + Duration::from_secs(5);
-    while w.fired() < 3 && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(2));
+    // On a fake clock: the round stays stuck for exactly three timeouts.
+    let clock = Clock::fake();
+    let w =
+        Watchdog::start(Arc::clone(&reg), WATCHDOG_TIMEOUT, false, clock.clone()).expect("start");
+    w.arm(clock.now());
+    for _ in 0..3 {
+        clock.advance(WATCHDOG_TIMEOUT);
+        assert!(w.wait_seen(clock.now(), Duration::from_secs(10)), "the watchdog looked");
     }
     let fired = w.fired();
+    assert_eq!(fired, 3, "one firing per timeout");
     // No firing starts once the round is over; dropping the watchdog joins its thread, so a
     // firing under way has finished when the table is read below.
     w.disarm();
-    std::thread::sleep(Duration::from_millis(50));
     let mut notes = Vec::new();
     w.take_kills(&mut notes);
     drop(w);

@@ -3,7 +3,7 @@
 //! `memory.max` / `memory.current` / `memory.swap.*` / `memory.memsw.*` / `memory.failcnt`
 //! attributes, `max` meaning unlimited), `parse_memcg_stat` (`memory.stat`), `parse_psi`
 //! (`memory.pressure`) and the free-memory probe the reaper uses; and the per-app memcg
-//! readers of `lmkd::procs::memcg`: `MemcgRoot::from_mountinfo` (`/proc/self/mountinfo`) and
+//! readers of `lmkd::memory::cgroup`: `MemcgRoot::from_mountinfo` (`/proc/self/mountinfo`) and
 //! `MemcgRoot::soft_limit_file` (`/proc/<pid>/cgroup`).
 //!
 //! Input: one flag byte (bit 0: cgroup v1 layout; bits 1–3: the optional swap, pressure and

@@ -167,6 +167,7 @@ fn run(h: &mut Harness, data: &[u8]) {
         update_mode: UpdateMode::KeepOpen,
         record: None,
         test_hooks: false,
+        clock: lmkd::clock::Clock::real(),
     };
     let mut daemon = Daemon::new(opts).expect("daemon starts");
     let cfg = daemon.config();

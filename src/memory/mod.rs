@@ -24,6 +24,7 @@
 //! the file's size then, at least a page); the parsers in [`parse`] allocate nothing. A file
 //! that outgrows its buffer gets a bigger one (logged; an allocation off the usual path).
 
+pub mod cgroup;
 pub mod parse;
 
 use std::fs::File;
@@ -33,8 +34,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use parse::{MemcgStat, Meminfo, ParseError, PsiAverages, PsiLine, Vmstat, Watermarks};
-
-use crate::reaper::FreeMemory;
 
 /// Why a snapshot could not be taken.
 #[derive(Debug)]
@@ -211,9 +210,9 @@ fn open_opt(name: &'static str, p: &Path) -> Option<KernelFile> {
 impl Domain {
     /// The system domain. `/proc/meminfo`, `/proc/vmstat` and `/proc/zoneinfo` must exist.
     pub fn system() -> io::Result<Domain> {
-        let root_memcg = crate::procs::memcg::MemcgRoot::discover().and_then(|r| match r {
-            crate::procs::memcg::MemcgRoot::V1(p) => Some(p),
-            crate::procs::memcg::MemcgRoot::V2(_) => None,
+        let root_memcg = cgroup::MemcgRoot::discover().and_then(|r| match r {
+            cgroup::MemcgRoot::V1(p) => Some(p),
+            cgroup::MemcgRoot::V2(_) => None,
         });
         // Android mounts the root memory cgroup at /dev/memcg.
         let root_memcg = if Path::new("/dev/memcg/memory.pressure_level").exists() {
@@ -261,12 +260,12 @@ impl Domain {
         let psi_path = if v2 {
             f("memory.pressure")
         } else {
-            crate::procs::memcg::MemcgRoot::discover()
+            cgroup::MemcgRoot::discover()
                 .and_then(|r| match r {
-                    crate::procs::memcg::MemcgRoot::V1(root) => {
+                    cgroup::MemcgRoot::V1(root) => {
                         path.strip_prefix(&root).ok().map(Path::to_path_buf)
                     }
-                    crate::procs::memcg::MemcgRoot::V2(_) => None,
+                    cgroup::MemcgRoot::V2(_) => None,
                 })
                 .map(|rel| Path::new(HYBRID_V2_ROOT).join(rel).join("memory.pressure"))
                 .filter(|p| p.exists())
@@ -348,7 +347,7 @@ impl Domain {
     /// The free-memory probe the reaper uses to tell how much a kill gave back.
     pub fn free_probe(&self) -> Arc<dyn FreeMemory> {
         match self {
-            Domain::System(_) => Arc::new(crate::reaper::MeminfoFree),
+            Domain::System(_) => Arc::new(MeminfoFree),
             Domain::Memcg(m) => {
                 Arc::new(MemcgFree { limit: m.limit_path(), usage: m.usage_path() })
             }
@@ -439,6 +438,35 @@ impl MemcgDomain {
             None => PsiAverages::default(),
         };
         Ok(())
+    }
+}
+
+/// A source of "how much memory is free now", read by the kill pipeline and the reapers
+/// before a kill and after the reap, to tell how much a kill gave back. Unlike a [`Domain`],
+/// it can be shared with the reaper threads: each read opens its file afresh.
+pub trait FreeMemory: Send + Sync {
+    /// Free memory in kB, if it can be read.
+    fn free_kb(&self) -> Option<i64>;
+}
+
+/// `MemFree` of `/proc/meminfo` (the system memory domain), read with the one meminfo parser.
+#[derive(Debug, Default)]
+pub struct MeminfoFree;
+
+impl FreeMemory for MeminfoFree {
+    fn free_kb(&self) -> Option<i64> {
+        let mut buf = [0u8; 16 * 1024];
+        let f = File::open("/proc/meminfo").ok()?;
+        let mut len = 0;
+        while len < buf.len() {
+            match f.read_at(&mut buf[len..], len as u64) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        parse::parse_meminfo(&buf[..len]).ok().map(|m| m.mem_free)
     }
 }
 

@@ -23,14 +23,11 @@
 
 pub mod legacy;
 pub mod psi_strategy;
-mod reason;
 pub mod trace;
 pub mod victim;
 
-pub use reason::KillReason;
-
+use crate::kill::{KillReason, ReasonText};
 use crate::pressure::Level;
-use crate::report::ReasonText;
 
 /// Where a wake-up came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

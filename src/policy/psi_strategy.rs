@@ -1,17 +1,22 @@
 //! AOSP's new strategy (`__mp_event_psi`, reference §4.5): one decision per PSI event or poll.
 //!
 //! Pure: the inputs are a snapshot, the watermarks, the configuration, the wake-up and the
-//! time; the state is [`PsiState`]; the output is a [`Cycle`] with the kill decision, if any, and
-//! the polling request.
+//! time ([`Inputs`]); the state is [`PsiState`]; the output is a [`Cycle`] with the kill
+//! decision, if any, and the polling request. The caller reads every input before the call.
+//!
+//! One exchange is AOSP's `goto update_watermarks`: the first time the table picks a kill ever,
+//! AOSP recomputes the watermarks and runs the table again. Here the cycle returns without a
+//! kill and with [`Cycle::wants_fresh_watermarks`] set; the caller reads the watermarks afresh
+//! and calls [`decide_again`], which runs only the table, with the same facts.
 
 use std::fmt::Write as _;
 
-use super::{KillDecision, KillReason, Wakeup};
+use super::{KillDecision, Wakeup};
 use crate::config::Config;
+use crate::kill::{KillReason, ReasonText};
 use crate::memory::{Snapshot, Watermarks};
 use crate::pressure::poll::{PollUpdate, LONG_INTERVAL_MS, SHORT_INTERVAL_MS};
 use crate::pressure::Level;
-use crate::report::ReasonText;
 
 /// `THRASHING_RESET_INTERVAL_MS`: the thrashing window.
 pub const THRASHING_RESET_INTERVAL_MS: u64 = 1000;
@@ -125,6 +130,12 @@ impl PsiState {
         self.last_kill_ms.is_some_and(|t| now_ms.saturating_sub(t) <= AFTER_KILL_WATCH_MS)
     }
 
+    /// Whether the watermarks must be read afresh before a kill is decided (no kill was ever
+    /// decided: AOSP checks them once, at the first kill).
+    pub fn wants_fresh_watermarks(&self) -> bool {
+        self.first_kill
+    }
+
     /// A fresh state for `cfg`.
     pub fn new(cfg: &Config) -> PsiState {
         PsiState {
@@ -167,32 +178,34 @@ pub struct Cycle {
     pub swap_is_low: bool,
     /// The cycle stopped early: no reclaim and no refaults since the last one.
     pub idle: bool,
+    /// The table picked the first kill ever with watermarks that were not read afresh: read
+    /// them and call [`decide_again`] (no kill is set until then).
+    pub wants_fresh_watermarks: bool,
+    /// What the table looked at, for [`decide_again`].
+    facts: Option<CycleFacts>,
 }
 
-/// Where the watermarks come from: `force` asks for a fresh computation.
-pub trait WatermarkSource {
-    /// The watermarks, recomputed when `force` (or when the source decides they are stale).
-    fn watermarks(&mut self, force: bool, now_ms: u64) -> Option<Watermarks>;
-}
-
-/// Fixed watermarks (tests and replay).
-impl WatermarkSource for Watermarks {
-    fn watermarks(&mut self, _force: bool, _now_ms: u64) -> Option<Watermarks> {
-        Some(*self)
-    }
+/// What one cycle of the new strategy looks at, all read before the call.
+#[derive(Clone, Copy, Debug)]
+pub struct Inputs<'a> {
+    /// The domain's memory figures.
+    pub snapshot: &'a Snapshot,
+    /// The event or poll.
+    pub wake: Wakeup,
+    /// The watermarks in force (`None`: they could never be read; no decision is made).
+    pub watermarks: Option<Watermarks>,
+    /// Whether `watermarks` were read for this cycle (see [`PsiState::wants_fresh_watermarks`]).
+    pub watermarks_fresh: bool,
+    /// Milliseconds on the daemon's clock.
+    pub now_ms: u64,
+    /// The page size in kB.
+    pub page_kb: i64,
 }
 
 /// One cycle of the new strategy. The caller has already skipped cycles while a kill is
-/// awaited (step 1). `kill_result` is applied by [`after_kill`] once the kill was attempted.
-pub fn decide(
-    st: &mut PsiState,
-    cfg: &Config,
-    s: &Snapshot,
-    wake: Wakeup,
-    wmarks: &mut dyn WatermarkSource,
-    now_ms: u64,
-    page_kb: i64,
-) -> Cycle {
+/// awaited (step 1). The kill's result is applied by [`after_kill`] once it was attempted.
+pub fn decide(st: &mut PsiState, cfg: &Config, inp: &Inputs<'_>) -> Cycle {
+    let (s, wake, now_ms, page_kb) = (inp.snapshot, inp.wake, inp.now_ms, inp.page_kb);
     let vs = &s.vmstat;
     let refaults = vs.workingset_refault_file;
     let file_lru = vs.nr_inactive_file + vs.nr_active_file;
@@ -250,14 +263,16 @@ pub fn decide(
         reclaim,
         swap_is_low,
         idle: false,
+        wants_fresh_watermarks: false,
+        facts: None,
     };
     if reclaim == Reclaim::None && refaults == st.prev_workingset_refault && wake.is_psi() {
         // Not thrashing and not reclaiming: nothing to decide until these counters move.
         cycle.idle = true;
         if st.watching_after_kill(now_ms) {
-            // Only for the polling rule below (no forced refresh: the source's cached values).
-            if let Some(w) = wmarks.watermarks(false, now_ms) {
-                cycle.wmark = lowest_watermark(s, &w, page_kb);
+            // Only for the polling rule below.
+            if let Some(w) = &inp.watermarks {
+                cycle.wmark = lowest_watermark(s, w, page_kb);
             }
         }
         finish_polling(st, &mut cycle, wake, now_ms);
@@ -290,54 +305,69 @@ pub fn decide(
     st.max_thrashing = st.max_thrashing.max(thrashing);
     cycle.thrashing = thrashing;
 
-    let mut force_wmarks = false;
-    loop {
-        let Some(w) = wmarks.watermarks(force_wmarks, now_ms) else {
-            finish_polling(st, &mut cycle, wake, now_ms);
+    let facts = CycleFacts {
+        cycle_after_kill,
+        wmark: Wmark::None,
+        swap_is_low,
+        free_swap,
+        swap_low_threshold,
+        thrashing,
+        reclaim,
+        direct_ms: st.direct_reclaim_start_ms.map_or(0, |t| now_ms.saturating_sub(t)),
+        page_kb,
+    };
+    judge(st, cfg, inp, facts, cycle)
+}
+
+/// The second half of a cycle whose first kill ever asked for fresh watermarks
+/// ([`Cycle::wants_fresh_watermarks`]): the table again, with `inp.watermarks` read afresh
+/// and the facts the first half saw. AOSP's `goto update_watermarks`.
+pub fn decide_again(st: &mut PsiState, cfg: &Config, inp: &Inputs<'_>, first: &Cycle) -> Cycle {
+    let Some(facts) = first.facts else { return *first };
+    // Asked once: if the fresh watermarks withdraw the kill (or cannot be read), later kills
+    // are not checked again.
+    st.first_kill = false;
+    let cycle = Cycle { wants_fresh_watermarks: false, facts: None, ..*first };
+    judge(st, cfg, &Inputs { watermarks_fresh: true, ..*inp }, facts, cycle)
+}
+
+/// Watermarks, the table, the kill's figures and the polling request.
+fn judge(
+    st: &mut PsiState,
+    cfg: &Config,
+    inp: &Inputs<'_>,
+    mut facts: CycleFacts,
+    mut cycle: Cycle,
+) -> Cycle {
+    let (s, wake, now_ms) = (inp.snapshot, inp.wake, inp.now_ms);
+    let Some(w) = &inp.watermarks else {
+        finish_polling(st, &mut cycle, wake, now_ms);
+        return cycle;
+    };
+    facts.wmark = lowest_watermark(s, w, inp.page_kb);
+    cycle.wmark = facts.wmark;
+    let critical_stall = i64::from(s.psi.full.avg10) > cfg.stall_limit_critical * 100;
+    if let Some(mut k) = pick_reason(st, cfg, s, wake, &facts) {
+        if st.first_kill && !inp.watermarks_fresh {
+            // Make sure the watermarks are current before the first kill ever.
+            cycle.wants_fresh_watermarks = true;
+            cycle.facts = Some(facts);
             return cycle;
-        };
-        let wmark = lowest_watermark(s, &w, page_kb);
-        cycle.wmark = wmark;
-        let critical_stall = i64::from(s.psi.full.avg10) > cfg.stall_limit_critical * 100;
-        let kill = pick_reason(
-            st,
-            cfg,
-            s,
-            wake,
-            &CycleFacts {
-                cycle_after_kill,
-                wmark,
-                swap_is_low,
-                free_swap,
-                swap_low_threshold,
-                thrashing,
-                reclaim,
-                direct_ms: st.direct_reclaim_start_ms.map_or(0, |t| now_ms.saturating_sub(t)),
-                page_kb,
-            },
-        );
-        if let Some(mut k) = kill {
-            if st.first_kill && !force_wmarks {
-                // Make sure the watermarks are current before the first kill ever.
-                st.first_kill = false;
-                force_wmarks = true;
-                continue;
-            }
-            st.first_kill = false;
-            if critical_stall {
-                k.min_adj = 0;
-            }
-            k.thrashing = thrashing;
-            k.max_thrashing = st.max_thrashing;
-            k.free_swap_kb = free_swap;
-            cycle.kill = Some(k);
         }
-        break;
+        st.first_kill = false;
+        if critical_stall {
+            k.min_adj = 0;
+        }
+        k.thrashing = facts.thrashing;
+        k.max_thrashing = st.max_thrashing;
+        k.free_swap_kb = facts.free_swap;
+        cycle.kill = Some(k);
     }
     finish_polling(st, &mut cycle, wake, now_ms);
     cycle
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct CycleFacts {
     cycle_after_kill: bool,
     wmark: Wmark,
@@ -633,7 +663,15 @@ mod tests {
         }
 
         fn cycle(&mut self, t: u64, s: Snap, wake: Wakeup) -> Cycle {
-            decide(&mut self.st, &self.cfg, &s.0, wake, &mut self.wm, t, PAGE_KB)
+            let inp = Inputs {
+                snapshot: &s.0,
+                wake,
+                watermarks: Some(self.wm),
+                watermarks_fresh: true,
+                now_ms: t,
+                page_kb: PAGE_KB,
+            };
+            decide(&mut self.st, &self.cfg, &inp)
         }
 
         /// A cycle, then the kill's outcome applied as the daemon does.
@@ -1341,94 +1379,78 @@ mod tests {
         assert_eq!(l.cycle(T, snap().free(FREE_HIGH).kswapd(1), poll(Medium)).wmark, Wmark::High);
     }
 
-    /// A watermark source that counts forced refreshes and, once forced, returns fresh values.
-    struct CountingWatermarks {
-        stale: Watermarks,
-        fresh: Watermarks,
-        /// Fail the forced computation.
-        fail_forced: bool,
-        refreshed: bool,
-        calls: u32,
-        forced: u32,
-    }
-
-    impl CountingWatermarks {
-        fn new(stale: Watermarks, fresh: Watermarks) -> CountingWatermarks {
-            CountingWatermarks {
-                stale,
-                fresh,
-                fail_forced: false,
-                refreshed: false,
-                calls: 0,
-                forced: 0,
-            }
+    /// The engine's use of the strategy: decide with the cached watermarks and, when the cycle
+    /// asks (the first kill ever), again with the fresh ones (`None`: the refresh failed).
+    /// Returns the cycle and whether fresh watermarks were asked for.
+    fn decide_with(
+        l: &mut Lmkd,
+        cached: Watermarks,
+        fresh: Option<Watermarks>,
+        t: u64,
+        s: Snap,
+    ) -> (Cycle, bool) {
+        let inp = Inputs {
+            snapshot: &s.0,
+            wake: poll(Medium),
+            watermarks: Some(cached),
+            watermarks_fresh: false,
+            now_ms: t,
+            page_kb: PAGE_KB,
+        };
+        let c = decide(&mut l.st, &l.cfg, &inp);
+        if !c.wants_fresh_watermarks {
+            return (c, false);
         }
-    }
-
-    impl WatermarkSource for CountingWatermarks {
-        fn watermarks(&mut self, force: bool, _now_ms: u64) -> Option<Watermarks> {
-            self.calls += 1;
-            if force {
-                self.forced += 1;
-                if self.fail_forced {
-                    return None;
-                }
-                self.refreshed = true;
-            }
-            Some(if self.refreshed { self.fresh } else { self.stale })
-        }
-    }
-
-    fn decide_with(l: &mut Lmkd, w: &mut CountingWatermarks, t: u64, s: Snap) -> Cycle {
-        decide(&mut l.st, &l.cfg, &s.0, poll(Medium), w, t, PAGE_KB)
+        assert!(c.kill.is_none(), "no kill before the fresh watermarks are in");
+        let again = Inputs { watermarks: fresh, ..inp };
+        (decide_again(&mut l.st, &l.cfg, &again, &c), true)
     }
 
     #[test]
     fn first_kill_refreshes_stale_watermarks_and_may_withdraw() {
         // The stale watermarks say 45000 kB is below low; the fresh ones (a quarter) say fine.
         let fresh = Watermarks { min: 2_500, low: 3_125, high: 3_750, ..Watermarks::default() };
-        let mut w = CountingWatermarks::new(wm(), fresh);
         let mut l = Lmkd::primed(Config::default());
-        // No kill in sight: no forced refresh.
-        let c = decide_with(&mut l, &mut w, 100, snap().kswapd(1));
-        assert_eq!((kill(&c), w.forced, w.calls), (None, 0, 1));
-        // The first kill: forced refresh, re-evaluated against the fresh values, withdrawn.
-        let c = decide_with(&mut l, &mut w, 200, snap().free(FREE_LOW).kswapd(2));
-        assert_eq!(w.forced, 1);
-        assert_eq!(w.calls, 3);
+        assert!(l.st.wants_fresh_watermarks());
+        // No kill in sight: no fresh watermarks asked for.
+        let (c, asked) = decide_with(&mut l, wm(), Some(fresh), 100, snap().kswapd(1));
+        assert_eq!((kill(&c), asked), (None, false));
+        // The first kill: fresh watermarks, re-evaluated against them, withdrawn.
+        let (c, asked) =
+            decide_with(&mut l, wm(), Some(fresh), 200, snap().free(FREE_LOW).kswapd(2));
+        assert!(asked);
         assert_eq!(kill(&c), None);
         assert_eq!(c.wmark, Wmark::None);
-        // Later kills do not force again.
-        let c = decide_with(&mut l, &mut w, 300, snap().free(12_000).kswapd(3));
-        assert_eq!(kill(&c), Some((R::LowMem, 701)));
-        let c = decide_with(&mut l, &mut w, 400, snap().free(12_000).kswapd(4));
-        assert_eq!(kill(&c), Some((R::LowMem, 701)));
-        assert_eq!(w.forced, 1);
+        assert!(!l.st.wants_fresh_watermarks(), "asked once");
+        // Later kills do not ask again.
+        let (c, asked) =
+            decide_with(&mut l, fresh, Some(fresh), 300, snap().free(12_000).kswapd(3));
+        assert_eq!((kill(&c), asked), (Some((R::LowMem, 701)), false));
+        let (c, asked) =
+            decide_with(&mut l, fresh, Some(fresh), 400, snap().free(12_000).kswapd(4));
+        assert_eq!((kill(&c), asked), (Some((R::LowMem, 701)), false));
     }
 
     #[test]
     fn first_kill_refresh_confirms_the_kill() {
-        let mut w = CountingWatermarks::new(wm(), wm());
         let mut l = Lmkd::primed(Config::default());
-        let c = decide_with(&mut l, &mut w, 100, snap().free(FREE_LOW).kswapd(1));
-        assert_eq!(kill(&c), Some((R::LowMem, 701)));
-        assert_eq!(w.forced, 1);
-        let c = decide_with(&mut l, &mut w, 200, snap().free(FREE_LOW).kswapd(2));
-        assert_eq!(kill(&c), Some((R::LowMem, 701)));
-        assert_eq!(w.forced, 1);
+        let (c, asked) =
+            decide_with(&mut l, wm(), Some(wm()), 100, snap().free(FREE_LOW).kswapd(1));
+        assert_eq!((kill(&c), asked), (Some((R::LowMem, 701)), true));
+        let (c, asked) =
+            decide_with(&mut l, wm(), Some(wm()), 200, snap().free(FREE_LOW).kswapd(2));
+        assert_eq!((kill(&c), asked), (Some((R::LowMem, 701)), false));
     }
 
     #[test]
     fn first_kill_refresh_failure_skips_the_cycle_once() {
-        let mut w = CountingWatermarks::new(wm(), wm());
-        w.fail_forced = true;
         let mut l = Lmkd::primed(Config::default());
-        // The forced computation fails: no decision this cycle (AOSP returns).
-        let c = decide_with(&mut l, &mut w, 100, snap().free(FREE_LOW).kswapd(1));
-        assert_eq!((kill(&c), w.forced), (None, 1));
-        // The next cycle does not force again and decides with what the source has.
-        let c = decide_with(&mut l, &mut w, 200, snap().free(FREE_LOW).kswapd(2));
-        assert_eq!((kill(&c), w.forced), (Some((R::LowMem, 701)), 1));
+        // The fresh computation fails: no decision this cycle (AOSP returns).
+        let (c, asked) = decide_with(&mut l, wm(), None, 100, snap().free(FREE_LOW).kswapd(1));
+        assert_eq!((kill(&c), asked), (None, true));
+        // The next cycle does not ask again and decides with what the engine has.
+        let (c, asked) = decide_with(&mut l, wm(), None, 200, snap().free(FREE_LOW).kswapd(2));
+        assert_eq!((kill(&c), asked), (Some((R::LowMem, 701)), false));
     }
 
     // ---------------------------------------------------------------------------------------

@@ -11,7 +11,15 @@
 //! killed t=1000 ok=1                                whether the decided kill happened
 //! expect t=1000 kill min_adj=201 reason=4           what a fixture expects (ignored by the daemon)
 //! decision t=1000 kill min_adj=201 reason=4         what the daemon decided (informational)
+//! wmarks t=1000 wmin=... wlow=... whigh=... wreserve=...  watermarks read afresh for the first kill
+//! pick t=1000 adj=200 heaviest=1 cand=812:5120,813:- chosen=812   a victim choice
 //! ```
+//!
+//! A `pick` line lists the candidates of one adj in LRU order (least recently updated first)
+//! as `pid:resident pages` (`-` when not read or unreadable); replaying it runs the same pure
+//! choice ([`super::victim::pick`]) and expects the recorded `chosen` pid (`none` when nothing
+//! was chosen). A `wmarks` line follows a wake whose decision asked for fresh watermarks
+//! ([`psi_strategy::Cycle::wants_fresh_watermarks`]): the replay decides again with them.
 //!
 //! A `wake` line carries: `t` (ms), `src` (`psi`/`vmp`), `lvl`, `ev` (event 1, poll 0),
 //! `pending` (a kill was being awaited: the cycle is skipped), the meminfo fields in kB (`free`,
@@ -27,6 +35,7 @@ use std::fmt::Write as _;
 
 use super::legacy::{self, LegacyOutcome, LegacyState, MemcgUsage};
 use super::psi_strategy::{self, PsiState};
+use super::victim::{self, Candidate};
 use super::{KillDecision, Source, Wakeup};
 use crate::config::{Config, FileProperties};
 use crate::memory::parse::COUNTER_MAX;
@@ -108,6 +117,37 @@ impl std::fmt::Display for DecisionText<'_> {
     }
 }
 
+/// A victim choice as a `pick` line body (after the time): `adj=.. heaviest=.. cand=..
+/// chosen=..`, formatted without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct PickText<'a> {
+    /// The adj walked.
+    pub adj: i32,
+    /// Whether the heaviest rule applied.
+    pub heaviest: bool,
+    /// The candidates, in LRU order.
+    pub candidates: &'a [Candidate],
+    /// The chosen candidate's index.
+    pub chosen: Option<usize>,
+}
+
+impl std::fmt::Display for PickText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "adj={} heaviest={} cand=", self.adj, u8::from(self.heaviest))?;
+        for (i, c) in self.candidates.iter().enumerate() {
+            let sep = if i == 0 { "" } else { "," };
+            match c.rss_pages {
+                Some(p) => write!(f, "{sep}{}:{p}", c.pid)?,
+                None => write!(f, "{sep}{}:-", c.pid)?,
+            }
+        }
+        match self.chosen.and_then(|i| self.candidates.get(i)) {
+            Some(c) => write!(f, " chosen={}", c.pid),
+            None => f.write_str(" chosen=none"),
+        }
+    }
+}
+
 /// [`DecisionText`] as a string.
 pub fn decision_text(kill: Option<&KillDecision>) -> String {
     DecisionText(kill).to_string()
@@ -156,6 +196,8 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
     // Parse everything first: expectations may follow their wake line.
     let mut wakes: Vec<(usize, HashMap<&str, &str>)> = Vec::new();
     let mut killed: HashMap<u64, bool> = HashMap::new();
+    let mut fresh: HashMap<u64, HashMap<&str, &str>> = HashMap::new();
+    let mut picks: Vec<(usize, u64, Replayed)> = Vec::new();
     for (n, raw) in text.lines().enumerate() {
         let line = raw.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -198,6 +240,16 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                     .and_then(|v| v.parse().ok())
                     .ok_or_else(|| err("expect needs t=<ms>"))?;
                 expects.insert(t, what.trim().to_owned());
+            }
+            "wmarks" => {
+                let f = fields(rest);
+                let t =
+                    f.get("t").and_then(|v| v.parse().ok()).ok_or_else(|| err("wmarks needs t"))?;
+                fresh.insert(t, f);
+            }
+            "pick" => {
+                let (t, p) = replay_pick(rest).map_err(|what| err(&what))?;
+                picks.push((n + 1, t, p));
             }
             "decision" => {}
             other => return Err(err(&format!("unknown record {other:?}"))),
@@ -262,13 +314,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 ..PsiAverages::default()
             },
         };
-        let mut w = Watermarks {
-            min: num("wmin")?,
-            low: num("wlow")?,
-            high: num("whigh")?,
-            totalreserve: num("wreserve")?,
-            ..Watermarks::default()
-        };
+        let w = watermarks(&num)?;
         let usage = MemcgUsage {
             mem: f
                 .get("mem_usage")
@@ -286,7 +332,32 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             continue;
         }
         let kill = if cfg.use_new_strategy && source == Source::Psi {
-            let c = psi_strategy::decide(&mut psi, &cfg, &s, wake, &mut w, t, page_kb);
+            let mut inp = psi_strategy::Inputs {
+                snapshot: &s,
+                wake,
+                watermarks: Some(w),
+                watermarks_fresh: false,
+                now_ms: t,
+                page_kb,
+            };
+            let mut c = psi_strategy::decide(&mut psi, &cfg, &inp);
+            if c.wants_fresh_watermarks {
+                // The daemon read them afresh (a `wmarks` line), or could not (none).
+                inp.watermarks = match fresh.get(&t) {
+                    Some(f) => {
+                        let num = |k: &str| -> Result<i64, TraceError> {
+                            f.get(k).map_or(Ok(0), |v| {
+                                v.parse::<i64>()
+                                    .map(|n| n.clamp(-COUNTER_MAX, COUNTER_MAX))
+                                    .map_err(|_| err(&format!("{k} is not a number")))
+                            })
+                        };
+                        Some(watermarks(&num)?)
+                    }
+                    None => Some(w),
+                };
+                c = psi_strategy::decide_again(&mut psi, &cfg, &inp, &c);
+            }
             if let Some(k) = &c.kill {
                 psi_strategy::after_kill(
                     &mut psi,
@@ -317,5 +388,60 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             text: kill.map(|k| k.text.as_str().to_owned()).unwrap_or_default(),
         });
     }
+    // Picks follow their wake's decision (stable: in the order recorded at equal times).
+    for (_, t, p) in picks {
+        let at = out.iter().rposition(|r| r.t <= t).map_or(0, |i| i + 1);
+        out.insert(at, Replayed { t, ..p });
+    }
     Ok(out)
+}
+
+/// The watermarks of a `wake` or `wmarks` line.
+fn watermarks(num: &dyn Fn(&str) -> Result<i64, TraceError>) -> Result<Watermarks, TraceError> {
+    Ok(Watermarks {
+        min: num("wmin")?,
+        low: num("wlow")?,
+        high: num("whigh")?,
+        totalreserve: num("wreserve")?,
+        ..Watermarks::default()
+    })
+}
+
+/// Replays one `pick` line: the choice the policy makes among its candidates, with the
+/// recorded choice as the expectation (`pick pid=N` or `pick none`).
+fn replay_pick(rest: &str) -> Result<(u64, Replayed), String> {
+    let f = fields(rest);
+    let t: u64 = f.get("t").and_then(|v| v.parse().ok()).ok_or("pick needs t=<ms>")?;
+    let adj: i32 = f.get("adj").and_then(|v| v.parse().ok()).ok_or("pick needs adj")?;
+    let heaviest = match f.get("heaviest") {
+        Some(&"1") => true,
+        Some(&"0") => false,
+        _ => return Err("pick needs heaviest=0 or 1".to_owned()),
+    };
+    let mut candidates = Vec::new();
+    for (i, c) in
+        f.get("cand").copied().unwrap_or("").split(',').filter(|c| !c.is_empty()).enumerate()
+    {
+        let (pid, rss) = c.split_once(':').ok_or("a candidate is pid:pages")?;
+        candidates.push(Candidate {
+            id: crate::procs::RecordId::from_bits(i as u64),
+            pid: pid.parse().map_err(|_| format!("bad candidate pid {pid:?}"))?,
+            rss_pages: match rss {
+                "-" => None,
+                n => Some(n.parse::<u64>().map_err(|_| format!("bad size {n:?}"))?),
+            },
+        });
+    }
+    let chosen = f.get("chosen").ok_or("pick needs chosen")?;
+    let name = |i: Option<usize>| match i.and_then(|i| candidates.get(i)) {
+        Some(c) => format!("pick pid={}", c.pid),
+        None => "pick none".to_owned(),
+    };
+    let decision =
+        if victim::killable(adj) { name(victim::pick(&candidates, heaviest)) } else { name(None) };
+    let expected = Some(match *chosen {
+        "none" => "pick none".to_owned(),
+        pid => format!("pick pid={pid}"),
+    });
+    Ok((t, Replayed { t, decision, expected, text: String::new() }))
 }

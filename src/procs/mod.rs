@@ -13,7 +13,6 @@
 //! when a client forgets `LMK_PROCREMOVE` (AOSP keeps such records until a kill attempt finds
 //! them gone).
 
-pub mod memcg;
 pub mod procfs;
 pub mod registry;
 
@@ -47,6 +46,20 @@ pub trait PidfdWatch {
     fn watch(&mut self, id: RecordId, pidfd: BorrowedFd<'_>);
     /// Stop watching `pidfd` (called before the record and its descriptor are dropped).
     fn unwatch(&mut self, pidfd: BorrowedFd<'_>);
+}
+
+impl PidfdWatch for crate::event::Poller {
+    fn watch(&mut self, id: RecordId, pidfd: BorrowedFd<'_>) {
+        let token = crate::event::Token::ProcExit(id.to_bits());
+        if let Err(e) = self.add(pidfd, token, rustix::event::epoll::EventFlags::IN) {
+            log::warn!("cannot watch a registered process for exit: {e}");
+        }
+    }
+
+    fn unwatch(&mut self, pidfd: BorrowedFd<'_>) {
+        // ENOENT (never added) is fine.
+        let _ = self.delete(pidfd);
+    }
 }
 
 /// A watcher that watches nothing (for tools and tests that run no event loop).
@@ -87,7 +100,7 @@ pub struct ProcTable {
     registry: Arc<Mutex<Registry>>,
     mode: UpdateMode,
     per_app_memcg: bool,
-    memcg_root: Option<memcg::MemcgRoot>,
+    memcg_root: Option<crate::memory::cgroup::MemcgRoot>,
     self_pid: i32,
     adj_fd_budget: usize,
     adj_fds_open: usize,
@@ -142,7 +155,7 @@ impl ProcTable {
     pub fn set_per_app_memcg(&mut self, on: bool) {
         self.per_app_memcg = on;
         if on && self.memcg_root.is_none() {
-            self.memcg_root = memcg::MemcgRoot::discover();
+            self.memcg_root = crate::memory::cgroup::MemcgRoot::discover();
             if self.memcg_root.is_none() {
                 warn!("ro.config.per_app_memcg is set but no memory cgroup controller is mounted");
             }
@@ -481,7 +494,7 @@ impl VictimRef {
 /// `cmdline` (argv\[0\]) and `stat` (faults, start time). The pidfd is checked afterwards: if
 /// the process is still alive, the pid cannot have been reused while it was read, so the files
 /// were its own. Nothing is allocated.
-pub fn read_victim(rec: &VictimRef) -> Result<crate::report::Victim, VictimError> {
+pub fn read_victim(rec: &VictimRef) -> Result<crate::kill::Victim, VictimError> {
     let pid = rec.pid;
     let dead = || rec.pidfd.as_ref().is_some_and(|fd| sys::pidfd_is_dead(fd).unwrap_or(true));
     if dead() {
@@ -513,7 +526,7 @@ pub fn read_victim(rec: &VictimRef) -> Result<crate::report::Victim, VictimError
     if dead() {
         return Err(VictimError::Gone);
     }
-    Ok(crate::report::Victim {
+    Ok(crate::kill::Victim {
         pid,
         uid: rec.uid,
         adj: rec.adj,

@@ -161,6 +161,15 @@ pub fn read_cmdline_name(pid: i32, buf: &mut [u8]) -> io::Result<&[u8]> {
     Ok(&raw[..end])
 }
 
+/// Resident pages of a process (`/proc/<pid>/statm`, second field), for the heaviest-task
+/// rule. `None` when the file cannot be read or parsed.
+pub fn resident_pages(pid: i32) -> Option<u64> {
+    let mut buf = [0u8; 128];
+    let s = read_proc_file(pid, "statm", &mut buf).ok()?;
+    let field = s.split(|&b| b == b' ').nth(1)?;
+    std::str::from_utf8(field).ok()?.trim().parse().ok()
+}
+
 /// The fields of `/proc/<pid>/stat` the kill statistics and the kill path use.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Stat {

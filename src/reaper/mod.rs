@@ -48,6 +48,8 @@ use std::time::{Duration, Instant};
 use log::{info, warn};
 use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 
+use crate::clock::{self, Clock};
+use crate::memory::FreeMemory;
 use crate::sys;
 use placement::Placement;
 
@@ -67,28 +69,6 @@ pub const WAIT_PRIORITY: i32 = 2;
 pub const MRELEASE_RETRIES: u32 = 3;
 /// Jobs that may wait per worker when every worker is busy.
 pub const QUEUE_PER_WORKER: usize = 4;
-
-/// A source of "how much memory is free now", read before a kill and after the reap to tell how
-/// much the kill actually gave back.
-pub trait FreeMemory: Send + Sync {
-    /// Free memory in kB, if it can be read.
-    fn free_kb(&self) -> Option<i64>;
-}
-
-/// `MemFree` of `/proc/meminfo` (the system memory domain).
-#[derive(Debug, Default)]
-pub struct MeminfoFree;
-
-impl FreeMemory for MeminfoFree {
-    fn free_kb(&self) -> Option<i64> {
-        let mut buf = [0u8; 512];
-        let mut f = fs::File::open("/proc/meminfo").ok()?;
-        let n = io::Read::read(&mut f, &mut buf).ok()?;
-        let text = &buf[..n];
-        let line = text.split(|&b| b == b'\n').find(|l| l.starts_with(b"MemFree:"))?;
-        std::str::from_utf8(&line[8..]).ok()?.split_whitespace().next()?.parse().ok()
-    }
-}
 
 /// What reaping a victim came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +198,7 @@ struct Shared {
     results: Mutex<Vec<WorkerReport>>,
     done: OwnedFd,
     free: Arc<dyn FreeMemory>,
+    clock: Clock,
     reap_kill_flag: bool,
     reaped: AtomicU64,
     races: AtomicU64,
@@ -260,7 +241,11 @@ impl std::fmt::Debug for Reaper {
 impl Reaper {
     /// Probes the kernel and starts the workers. Without `process_mrelease` (or with 0 threads)
     /// no thread is started and every kill is a plain pidfd SIGKILL; that is logged once.
-    pub fn start(config: ReaperConfig, free: Arc<dyn FreeMemory>) -> io::Result<Reaper> {
+    pub fn start(
+        config: ReaperConfig,
+        free: Arc<dyn FreeMemory>,
+        clock: Clock,
+    ) -> io::Result<Reaper> {
         let support = sys::probe_mrelease();
         let done = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
         let shared = Arc::new(Shared {
@@ -273,6 +258,7 @@ impl Reaper {
             results: Mutex::new(Vec::with_capacity(64)),
             done,
             free,
+            clock,
             reap_kill_flag: support.reap_kill,
             reaped: AtomicU64::new(0),
             races: AtomicU64::new(0),
@@ -380,16 +366,7 @@ impl Reaper {
     /// [`Reaper::submit_kill`]); `false` when it did not (the caller then sends it itself).
     pub fn wait_signalled(&self, seq: u64, budget: Duration) -> bool {
         let slot = &self.shared.signalled[(seq % SIGNAL_SLOTS as u64) as usize];
-        let end = Instant::now() + budget;
-        loop {
-            if slot.load(Ordering::Acquire) == seq {
-                return true;
-            }
-            if Instant::now() >= end {
-                return false;
-            }
-            std::hint::spin_loop();
-        }
+        clock::spin_until(budget, || slot.load(Ordering::Acquire) == seq)
     }
 
     /// Queues a victim that was already sent SIGKILL, to be reaped when a worker is free.
@@ -505,11 +482,11 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
         Some(t) => t,
         None if shared.reap_kill_flag => {
             flags = sys::PROCESS_MRELEASE_REAP_KILL;
-            Instant::now()
+            shared.clock.now()
         }
         None => {
             let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
-            let at = Instant::now();
+            let at = shared.clock.now();
             if r.is_ok() {
                 shared.signalled[(job.seq % SIGNAL_SLOTS as u64) as usize]
                     .store(job.seq, Ordering::Release);
@@ -558,7 +535,7 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
         let mut fds = [PollFd::new(&job.pidfd, PollFlags::IN)];
         let _ = poll(&mut fds, Some(&EXIT_WAIT));
     }
-    let kill_to_reaped = signalled_at.elapsed();
+    let kill_to_reaped = shared.clock.now().saturating_duration_since(signalled_at);
     if flags != 0 {
         // With the kill-and-reap flag the call itself sent the signal.
         let result = match outcome {

@@ -26,6 +26,8 @@ use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
+use crate::clock::{self, Clock};
+
 use log::{error, warn};
 use rustix::event::{eventfd, EventfdFlags};
 
@@ -64,6 +66,10 @@ struct Shared {
     fires: AtomicU64,
     parked: AtomicBool,
     stop: AtomicBool,
+    /// The latest time on the clock the thread has checked the round against, in ns since
+    /// `epoch`, plus 1 (0: none yet).
+    seen: AtomicU64,
+    clock: Clock,
     epoch: Instant,
     timeout: Duration,
     registry: Arc<Mutex<Registry>>,
@@ -80,18 +86,22 @@ pub struct Watchdog {
 }
 
 impl Watchdog {
-    /// Starts the thread (`lmkd_watchdog`). `reap`: call `process_mrelease` after a kill.
+    /// Starts the thread (`lmkd_watchdog`), timing rounds on `clock`. `reap`: call
+    /// `process_mrelease` after a kill.
     pub fn start(
         registry: Arc<Mutex<Registry>>,
         timeout: Duration,
         reap: bool,
+        clock: Clock,
     ) -> io::Result<Watchdog> {
         let shared = Arc::new(Shared {
             busy_since: AtomicU64::new(0),
             fires: AtomicU64::new(0),
             parked: AtomicBool::new(false),
             stop: AtomicBool::new(false),
-            epoch: Instant::now(),
+            seen: AtomicU64::new(0),
+            epoch: clock.now(),
+            clock,
             timeout,
             registry,
             notes: Mutex::new((Vec::with_capacity(MAX_NOTES), 0)),
@@ -118,12 +128,24 @@ impl Watchdog {
     /// The loop starts a round at `now`. No system call unless the watchdog thread is parked.
     #[inline]
     pub fn arm(&self, now: Instant) {
-        let ns = u64::try_from(now.saturating_duration_since(self.shared.epoch).as_nanos())
-            .unwrap_or(u64::MAX - 1);
-        self.shared.busy_since.store(ns + 1, Ordering::SeqCst);
+        self.shared.busy_since.store(self.ns(now) + 1, Ordering::SeqCst);
         if self.shared.parked.load(Ordering::SeqCst) {
             self.thread.unpark();
         }
+    }
+
+    /// Waits (up to `budget` of real time) until the thread has checked the current round
+    /// against time `t` or later: after a fake clock was advanced within a round, the test knows
+    /// the watchdog has seen it, fired or not. `false` if it did not in time.
+    pub fn wait_seen(&self, t: Instant, budget: Duration) -> bool {
+        let want = self.ns(t) + 1;
+        clock::retry_for(budget, || (self.shared.seen.load(Ordering::SeqCst) >= want).then_some(()))
+            .is_some()
+    }
+
+    fn ns(&self, t: Instant) -> u64 {
+        u64::try_from(t.saturating_duration_since(self.shared.epoch).as_nanos())
+            .unwrap_or(u64::MAX - 1)
     }
 
     /// The round is over.
@@ -181,9 +203,12 @@ fn run(s: &Shared) {
             Some((round, at)) if round == since => at + s.timeout,
             _ => started + s.timeout,
         };
-        let now = Instant::now();
+        let now = s.clock.now();
+        let now_ns = u64::try_from(now.saturating_duration_since(s.epoch).as_nanos())
+            .unwrap_or(u64::MAX - 1);
         if now < due {
-            std::thread::park_timeout(due - now);
+            s.seen.fetch_max(now_ns + 1, Ordering::SeqCst);
+            s.clock.park_until(due);
             continue;
         }
         // Still the same round after the timeout?
@@ -191,26 +216,22 @@ fn run(s: &Shared) {
             continue;
         }
         fire(s, now.saturating_duration_since(started));
-        fired = Some((since, Instant::now()));
+        fired = Some((since, now));
+        s.seen.fetch_max(now_ns + 1, Ordering::SeqCst);
     }
 }
 
 fn fire(s: &Shared, stuck_for: Duration) {
     error!("lmkd watchdog timed out!");
     s.fires.fetch_add(1, Ordering::SeqCst);
-    let deadline = Instant::now() + LOCK_WAIT;
-    let mut reg = loop {
-        match s.registry.try_lock() {
-            Ok(g) => break g,
-            Err(TryLockError::Poisoned(p)) => break p.into_inner(),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err(TryLockError::WouldBlock) => {
-                error!("lmkd watchdog: the process table stayed locked; nothing killed");
-                return;
-            }
-        }
+    let locked = clock::retry_for(LOCK_WAIT, || match s.registry.try_lock() {
+        Ok(g) => Some(g),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    });
+    let Some(mut reg) = locked else {
+        error!("lmkd watchdog: the process table stayed locked; nothing killed");
+        return;
     };
     // From the highest adj down to 0, least recently used first (AOSP's order).
     for adj in (0..=crate::procs::OOM_SCORE_ADJ_MAX).rev() {
@@ -284,35 +305,55 @@ mod tests {
         Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap()
     }
 
+    /// Real time the tests give the watchdog thread to look at a moved fake clock.
+    const SEEN: Duration = Duration::from_secs(10);
+
     /// A round that outlives the timeout gets the highest-adj process killed, and only that
-    /// one; the note reaches the loop's side; an idle loop makes the thread park.
+    /// one, at the timeout and not a nanosecond before; it fires again every timeout while the
+    /// round stays stuck; the notes reach the loop's side; an idle loop makes the thread park.
     #[test]
-    fn a_stuck_round_kills_the_highest_adj_process() {
+    fn a_stuck_round_kills_the_highest_adj_process_at_the_timeout() {
         let mut low = sleeper();
         let mut high = sleeper();
-        let reg = registry_with(&[(low.id() as i32, 0), (high.id() as i32, 900)]);
-        let w = Watchdog::start(Arc::clone(&reg), Duration::from_millis(100), false).unwrap();
-        w.arm(Instant::now());
+        let mut next = sleeper();
+        let reg = registry_with(&[
+            (low.id() as i32, 0),
+            (high.id() as i32, 900),
+            (next.id() as i32, 800),
+        ]);
+        let clock = Clock::fake();
+        let w = Watchdog::start(Arc::clone(&reg), WATCHDOG_TIMEOUT, false, clock.clone()).unwrap();
+        w.arm(clock.now());
+        clock.advance(WATCHDOG_TIMEOUT - Duration::from_nanos(1));
+        assert!(w.wait_seen(clock.now(), SEEN));
+        assert_eq!(w.fired(), 0, "not before the timeout");
+        clock.advance(Duration::from_nanos(1));
+        assert!(w.wait_seen(clock.now(), SEEN));
+        assert_eq!(w.fired(), 1, "at the timeout");
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(high.wait().unwrap().signal(), Some(libc::SIGKILL));
+        assert!(next.try_wait().unwrap().is_none(), "one kill per firing");
+        // Still stuck: the next firing is one timeout after the last.
+        clock.advance(WATCHDOG_TIMEOUT - Duration::from_millis(1));
+        assert!(w.wait_seen(clock.now(), SEEN));
+        assert_eq!(w.fired(), 1);
+        clock.advance(Duration::from_millis(1));
+        assert!(w.wait_seen(clock.now(), SEEN));
+        assert_eq!(w.fired(), 2);
+        assert_eq!(next.wait().unwrap().signal(), Some(libc::SIGKILL));
         w.disarm();
         let mut kills = Vec::new();
-        let end = Instant::now() + Duration::from_secs(5);
-        while kills.is_empty() && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(5));
-            w.take_kills(&mut kills);
-        }
-        assert_eq!(kills.len(), 1, "{kills:?}");
-        assert_eq!((kills[0].pid, kills[0].adj), (high.id() as i32, 900));
-        assert!(kills[0].stuck_for >= Duration::from_millis(100));
-        assert_eq!(reg.lock().unwrap().kill_count(900, 900), 1);
+        w.take_kills(&mut kills);
+        let got: Vec<(i32, i32)> = kills.iter().map(|k| (k.pid, k.adj)).collect();
+        assert_eq!(got, [(high.id() as i32, 900), (next.id() as i32, 800)]);
+        assert_eq!(kills[0].stuck_for, WATCHDOG_TIMEOUT);
+        assert_eq!(kills[1].stuck_for, WATCHDOG_TIMEOUT * 2);
+        assert_eq!(reg.lock().unwrap().kill_count(800, 900), 2);
         // The adj 0 process lives on, and the thread parks once the loop is idle.
         assert!(low.try_wait().unwrap().is_none());
-        let end = Instant::now() + Duration::from_secs(5);
-        while !w.shared.parked.load(Ordering::SeqCst) && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert!(w.shared.parked.load(Ordering::SeqCst));
+        clock.advance(Duration::from_millis(1));
+        assert!(clock::retry_for(SEEN, || w.shared.parked.load(Ordering::SeqCst).then_some(()))
+            .is_some());
         let _ = low.kill();
         let _ = low.wait();
     }
@@ -323,14 +364,15 @@ mod tests {
         let mut neg = sleeper();
         // Filed at -100 without writing oom_score_adj (the table is all the watchdog reads).
         let reg = registry_with(&[(neg.id() as i32, -100)]);
-        let w = Watchdog::start(Arc::clone(&reg), Duration::from_millis(20), false).unwrap();
-        w.arm(Instant::now());
-        let end = Instant::now() + Duration::from_secs(10);
-        while w.fired() < 3 && Instant::now() < end {
-            std::thread::sleep(Duration::from_millis(5));
+        let clock = Clock::fake();
+        let w = Watchdog::start(Arc::clone(&reg), WATCHDOG_TIMEOUT, false, clock.clone()).unwrap();
+        w.arm(clock.now());
+        for _ in 0..3 {
+            clock.advance(WATCHDOG_TIMEOUT);
+            assert!(w.wait_seen(clock.now(), SEEN));
         }
         w.disarm();
-        assert!(w.fired() >= 3, "it fired {} times", w.fired());
+        assert_eq!(w.fired(), 3);
         assert!(neg.try_wait().unwrap().is_none(), "adj -100 must survive");
         let mut kills = Vec::new();
         w.take_kills(&mut kills);
@@ -339,17 +381,19 @@ mod tests {
         let _ = neg.wait();
     }
 
-    /// Rounds shorter than the timeout never fire.
+    /// Rounds shorter than the timeout never fire, however many there are.
     #[test]
     fn short_rounds_do_not_fire() {
         let mut c = sleeper();
         let reg = registry_with(&[(c.id() as i32, 900)]);
-        let w = Watchdog::start(Arc::clone(&reg), Duration::from_secs(10), false).unwrap();
+        let clock = Clock::fake();
+        let w = Watchdog::start(Arc::clone(&reg), WATCHDOG_TIMEOUT, false, clock.clone()).unwrap();
         for _ in 0..20 {
-            w.arm(Instant::now());
-            std::thread::sleep(Duration::from_millis(5));
+            w.arm(clock.now());
+            clock.advance(WATCHDOG_TIMEOUT / 2);
+            assert!(w.wait_seen(clock.now(), SEEN));
             w.disarm();
-            std::thread::sleep(Duration::from_millis(5));
+            clock.advance(WATCHDOG_TIMEOUT);
         }
         assert_eq!(w.fired(), 0);
         assert!(c.try_wait().unwrap().is_none());

@@ -4,7 +4,7 @@
 //! The ring is allocated once at start-up (`ro.lmk.kill_history_size` records); adding a
 //! record and completing it when the reaper reports never allocate.
 
-use super::{FixedText, KillContext, ReasonText, Victim};
+use crate::kill::{FixedText, KillContext, ReasonText, Victim};
 use crate::protocol::ext::LMK_EXT_KILL_HISTORY;
 use crate::reaper::ReapOutcome;
 
@@ -297,7 +297,7 @@ pub fn decode_history(b: &[u8]) -> Option<(usize, usize, Vec<KillRecord>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::KillReason;
+    use crate::kill::KillReason;
     use crate::protocol::StatName;
 
     fn record(seq: u64) -> KillRecord {

@@ -1,4 +1,5 @@
-//! Per-app memory cgroup soft limits (`ro.config.per_app_memcg`, low-RAM devices).
+//! Memory cgroups: where the memory controller is mounted, and per-app soft limits
+//! (`ro.config.per_app_memcg`, low-RAM devices).
 //!
 //! On registration of an app, AOSP sets a soft limit on the app's own memory cgroup that
 //! shrinks with its importance: `multiplier × 8 MiB`, by adj. The cgroup is the task's, read

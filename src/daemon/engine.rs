@@ -1,0 +1,769 @@
+//! The pressure engine: what the daemon knows about memory and when it decides to kill.
+//!
+//! It owns the wake-up sources (PSI triggers or vmpressure eventfds), the memory domain and its
+//! snapshot, the watermark cache, both strategies' state, the polling window and the decision
+//! trace. The loop calls [`PressureEngine::on_wake`] for every wake-up — a monitor's event, a
+//! due poll, a test hook's event — and that one entry point reads the snapshot, refreshes what
+//! the decision needs (the watermarks, the memory cgroup usage), asks the pure policy, has the
+//! kill pipeline carry out at most one kill through [`Killer`], and decides the next poll: the
+//! only place that does.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use log::{debug, error, info, warn};
+use rustix::event::epoll::EventFlags;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::event::{Poller, Token};
+use crate::kill::KillContext;
+use crate::memory::{Domain, KernelFile, Snapshot, Watermarks};
+use crate::policy::legacy::{self, LegacyOutcome, MemcgUsage};
+use crate::policy::psi_strategy::{self, WATERMARK_REFRESH_MS};
+use crate::policy::{trace, KillDecision, Source, Wakeup};
+use crate::pressure::poll::{PollUpdate, PollWindow, SHORT_INTERVAL_MS, WINDOW_MS};
+use crate::pressure::psi::{self, Stall, Trigger};
+use crate::pressure::{vmpressure, Level};
+use crate::protocol::TargetTable;
+use crate::ratelimit::RateLimit;
+
+/// Why the pressure monitors could not be set up.
+#[derive(Debug)]
+pub enum MonitorError {
+    /// Old kill strategy can only be used with v1 cgroup hierarchy
+    OldStrategyNeedsV1,
+    /// PSI triggers could not be registered on the domain's pressure file
+    Psi(PathBuf, std::io::Error),
+    /// no memory cgroup v1 for vmpressure
+    NoVmpressureCgroup,
+    /// vmpressure events could not be registered on the memory cgroup
+    Vmpressure(PathBuf, std::io::Error),
+    /// Kernel does not support memory pressure events or in-kernel low memory killer
+    Unsupported(Box<MonitorError>),
+    /// a monitor could not be added to the event loop
+    Epoll(std::io::Error),
+}
+
+impl std::fmt::Display for MonitorError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MonitorError::OldStrategyNeedsV1 => {
+                f.write_str("Old kill strategy can only be used with v1 cgroup hierarchy")
+            }
+            MonitorError::Psi(p, e) => write!(f, "{}: {e}", p.display()),
+            MonitorError::NoVmpressureCgroup => f.write_str("no memory cgroup v1 for vmpressure"),
+            MonitorError::Vmpressure(p, e) => write!(f, "{}: {e}", p.display()),
+            MonitorError::Unsupported(e) => write!(
+                f,
+                "Kernel does not support memory pressure events or in-kernel low memory killer ({e})"
+            ),
+            MonitorError::Epoll(e) => write!(f, "cannot add a monitor to the event loop: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for MonitorError {}
+
+/// The monitors in force.
+#[derive(Debug, Default)]
+pub(crate) enum Monitors {
+    /// None (delayed until boot, or unavailable).
+    #[default]
+    None,
+    /// PSI triggers by level (the new strategy has no low trigger).
+    Psi([Option<OwnedFd>; 3]),
+    /// vmpressure eventfds by level.
+    Vmpressure([Option<vmpressure::Monitor>; 3]),
+}
+
+impl Monitors {
+    fn source(&self) -> Option<Source> {
+        match self {
+            Monitors::None => None,
+            Monitors::Psi(_) => Some(Source::Psi),
+            Monitors::Vmpressure(_) => Some(Source::Vmpressure),
+        }
+    }
+}
+
+/// Counters of the pressure side (for status reports and the benchmark).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PressureStats {
+    /// Events per level.
+    pub events: [u64; 3],
+    /// Polls.
+    pub polls: u64,
+    /// Wake-ups skipped while a kill was awaited.
+    pub skipped: u64,
+    /// Decisions that asked for a kill.
+    pub kill_decisions: u64,
+    /// Decisions that found nobody to kill.
+    pub no_victim: u64,
+}
+
+/// What woke the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The monitor of this level index fired (with epoll's flags).
+    Monitor(u8, EventFlags),
+    /// A poll of the polling window is due.
+    Poll,
+}
+
+/// What the engine is told about the world at a wake-up.
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    /// The configuration in force.
+    pub config: &'a Config,
+    /// ActivityManager's minfree table.
+    pub target: &'a TargetTable,
+    /// Now.
+    pub now: Instant,
+    /// The start of the loop's round (a kill's wake-up time).
+    pub wake_at: Instant,
+    /// When the latest pressure kill's victim is still awaited: the kill's time.
+    pub awaited_kill: Option<Instant>,
+}
+
+/// A kill the engine orders.
+pub(crate) struct KillOrder<'a> {
+    /// The decision.
+    pub decision: &'a KillDecision,
+    /// What the report says of it.
+    pub ctx: KillContext,
+    /// The wake-up that led to it.
+    pub wake_at: Instant,
+    /// When it was decided, in ms on the daemon's clock (the trace's time).
+    pub decided_ms: u64,
+    /// The snapshot it was decided on (for the device's killinfo event).
+    pub snapshot: &'a Snapshot,
+    /// Wake-ups skipped while waiting for kills so far.
+    pub skipped: u64,
+}
+
+/// Carries out the engine's kill orders (the kill pipeline, in the daemon).
+pub(crate) trait Killer {
+    /// Kills one registered process at or above `order.decision.min_adj` (the victim choice
+    /// is the killer's, with [`crate::policy::victim`]), recording each choice in `trace`.
+    /// Returns the victim's resident size in kB, or `None` when nobody could be killed.
+    fn kill(&mut self, order: &KillOrder<'_>, trace: &mut Recorder) -> Option<i64>;
+}
+
+/// The decision trace (`lmkd --record FILE`): every input of every decision, as
+/// [`crate::policy::trace`] lines.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    file: Option<std::fs::File>,
+}
+
+impl Recorder {
+    /// A trace written to `path` (created or truncated).
+    pub fn create(path: &std::path::Path) -> std::io::Result<Recorder> {
+        Ok(Recorder { file: Some(std::fs::File::create(path)?) })
+    }
+
+    /// Whether a trace is being written.
+    pub fn on(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Writes one line (a newline is added). Allocates: only while recording.
+    pub fn line(&mut self, args: std::fmt::Arguments<'_>) {
+        let Some(f) = &mut self.file else { return };
+        let mut s = String::new();
+        let _ = s.write_fmt(args);
+        s.push('\n');
+        if let Err(e) = f.write_all(s.as_bytes()) {
+            error!("cannot write the trace: {e}; recording stops");
+            self.file = None;
+        }
+    }
+}
+
+/// The pressure engine.
+pub(crate) struct PressureEngine {
+    clock: Clock,
+    domain: Domain,
+    snap: Snapshot,
+    /// The watermarks and when they were read.
+    watermarks: Option<(Watermarks, Instant)>,
+    page_kb: i64,
+    monitors: Monitors,
+    started: bool,
+    psi_state: psi_strategy::PsiState,
+    legacy_state: legacy::LegacyState,
+    poll: PollWindow,
+    poll_window_ms: u64,
+    /// The wake-up polls repeat (the event that started the window).
+    poll_wake: Wakeup,
+    last_event_level: Level,
+    wakeups: u64,
+    stats: PressureStats,
+    skipped_since_kill: u64,
+    snapshot_errors: RateLimit,
+    psi_fallback_logged: bool,
+    usage_files: Option<(KernelFile, Option<KernelFile>)>,
+    trace: Recorder,
+}
+
+/// The PSI triggers for a configuration (AOSP's table, reference §4.2).
+fn triggers(cfg: &Config) -> [Option<Trigger>; 3] {
+    let w = u64::try_from(cfg.psi_window_ms).unwrap_or(1000);
+    let t = |stall, ms: i64| {
+        Some(Trigger {
+            stall,
+            threshold_ms: u64::try_from(ms).unwrap_or(0).clamp(1, w),
+            window_ms: w,
+        })
+    };
+    if cfg.use_new_strategy {
+        // The new strategy registers no low trigger.
+        [None, t(Stall::Some, cfg.psi_partial_stall_ms), t(Stall::Full, cfg.psi_complete_stall_ms)]
+    } else {
+        [t(Stall::Some, 70), t(Stall::Some, 100), t(Stall::Full, 70)]
+    }
+}
+
+/// The memory domain `config` names (`ro.lmk.memcg_domain`), or the system.
+pub(crate) fn open_domain(config: &Config) -> std::io::Result<Domain> {
+    match &config.memcg_domain {
+        Some(path) => Domain::memcg(std::path::Path::new(path))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("ro.lmk.memcg_domain={path}: {e}"))),
+        None => Domain::system(),
+    }
+}
+
+impl PressureEngine {
+    /// An engine on `domain`, without monitors yet, recording to `trace`.
+    pub fn new(domain: Domain, clock: Clock, trace: Recorder) -> PressureEngine {
+        let mut e = PressureEngine {
+            clock,
+            domain,
+            snap: Snapshot::default(),
+            watermarks: None,
+            page_kb: crate::memory::page_kb(),
+            monitors: Monitors::None,
+            started: false,
+            psi_state: psi_strategy::PsiState::new(&Config::default()),
+            legacy_state: legacy::LegacyState::default(),
+            poll: PollWindow::new(WINDOW_MS),
+            poll_window_ms: WINDOW_MS,
+            poll_wake: Wakeup { source: Source::Psi, level: Level::Low, event: false },
+            last_event_level: Level::Low,
+            wakeups: 0,
+            stats: PressureStats::default(),
+            skipped_since_kill: 0,
+            snapshot_errors: RateLimit::new(Duration::from_secs(10)),
+            psi_fallback_logged: false,
+            usage_files: None,
+            trace,
+        };
+        e.open_usage_files();
+        e
+    }
+
+    /// Writes the trace's header: the domain and the configuration.
+    pub fn record_config(&mut self, config: &Config) {
+        if !self.trace.on() {
+            return;
+        }
+        self.trace.line(format_args!("# lmkd trace, domain {}", self.domain.describe()));
+        for (k, v) in config.to_properties() {
+            if !v.is_empty() {
+                self.trace.line(format_args!("prop {k}={v}"));
+            }
+        }
+    }
+
+    /// The memory domain.
+    pub fn domain(&self) -> &Domain {
+        &self.domain
+    }
+
+    /// Changes the memory domain (a new `ro.lmk.memcg_domain`).
+    pub fn set_domain(&mut self, domain: Domain) {
+        info!("Memory domain: {}", domain.describe());
+        self.domain = domain;
+        self.watermarks = None;
+        self.open_usage_files();
+    }
+
+    /// Whether the monitors were ever set up (`init_monitors` succeeded).
+    pub fn started(&self) -> bool {
+        self.started
+    }
+
+    /// Creates the monitors (AOSP's `init_monitors`, reference §4.1): PSI if enabled and
+    /// available, else vmpressure. On failure the monitors in force are kept.
+    pub fn init_monitors(&mut self, poller: &Poller, cfg: &Config) -> Result<(), MonitorError> {
+        let psi = if cfg.use_psi {
+            match self.make_psi(cfg) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    warn!("PSI monitors unavailable: {e}");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let (new, window) = match psi {
+            Some(m) => {
+                info!("Using psi monitors for memory pressure detection");
+                m
+            }
+            None => match self.make_vmpressure() {
+                Ok(m) => {
+                    info!("Using vmpressure for memory pressure detection");
+                    (m, WINDOW_MS)
+                }
+                Err(e) => {
+                    let e = MonitorError::Unsupported(Box::new(e));
+                    error!("{e}");
+                    return Err(e);
+                }
+            },
+        };
+        self.drop_monitors(poller);
+        let flags = if matches!(new, Monitors::Psi(_)) { EventFlags::PRI } else { EventFlags::IN };
+        let add = |i: usize, fd: std::os::fd::BorrowedFd<'_>| {
+            let level = u8::try_from(i).unwrap_or(u8::MAX);
+            poller.add(fd, Token::Pressure(level), flags).map_err(MonitorError::Epoll)
+        };
+        match &new {
+            Monitors::Psi(fds) => {
+                for (i, fd) in fds.iter().enumerate() {
+                    if let Some(fd) = fd {
+                        add(i, std::os::fd::AsFd::as_fd(fd))?;
+                    }
+                }
+            }
+            Monitors::Vmpressure(mons) => {
+                for (i, m) in mons.iter().enumerate() {
+                    if let Some(m) = m {
+                        add(i, m.fd())?;
+                    }
+                }
+            }
+            Monitors::None => {}
+        }
+        self.monitors = new;
+        self.poll_window_ms = window;
+        self.psi_state = psi_strategy::PsiState::new(cfg);
+        self.legacy_state = legacy::LegacyState::default();
+        self.poll = PollWindow::new(window);
+        info!("Wakeup counter is reset from {} to 0", self.wakeups);
+        self.wakeups = 0;
+        self.started = true;
+        Ok(())
+    }
+
+    fn drop_monitors(&mut self, poller: &Poller) {
+        match std::mem::take(&mut self.monitors) {
+            Monitors::Psi(fds) => {
+                for fd in fds.iter().flatten() {
+                    let _ = poller.delete(fd);
+                }
+            }
+            Monitors::Vmpressure(mons) => {
+                for m in mons.iter().flatten() {
+                    let _ = poller.delete(m.fd());
+                }
+            }
+            Monitors::None => {}
+        }
+    }
+
+    fn make_psi(&mut self, cfg: &Config) -> Result<(Monitors, u64), MonitorError> {
+        if !cfg.use_new_strategy && self.domain.vmpressure_dir().is_none() {
+            return Err(MonitorError::OldStrategyNeedsV1);
+        }
+        let path = self.domain.psi_path();
+        let mut fds: [Option<OwnedFd>; 3] = [None, None, None];
+        let mut window = u64::try_from(cfg.psi_window_ms).unwrap_or(1000);
+        for (i, t) in triggers(cfg).iter().enumerate() {
+            let Some(t) = t else { continue };
+            let (fd, fallback) = psi::register_with_fallback(&path, t)
+                .map_err(|e| MonitorError::Psi(path.clone(), e))?;
+            if let Some(f) = fallback {
+                window = f.window_ms;
+                if !self.psi_fallback_logged {
+                    self.psi_fallback_logged = true;
+                    warn!(
+                        "PSI trigger window of {} ms refused by the kernel (no CAP_SYS_RESOURCE?); using {} ms windows with the same stall share",
+                        t.window_ms, f.window_ms
+                    );
+                }
+            }
+            debug!("PSI trigger {} on {}", t.text().trim_end_matches('\0'), path.display());
+            fds[i] = Some(fd);
+        }
+        info!("PSI triggers on {} with {} ms windows", path.display(), window);
+        Ok((Monitors::Psi(fds), window))
+    }
+
+    fn make_vmpressure(&mut self) -> Result<Monitors, MonitorError> {
+        let dir = self.domain.vmpressure_dir().ok_or(MonitorError::NoVmpressureCgroup)?;
+        let mut mons: [Option<vmpressure::Monitor>; 3] = [None, None, None];
+        for level in Level::ALL {
+            mons[level as usize] = Some(
+                vmpressure::register(&dir, level)
+                    .map_err(|e| MonitorError::Vmpressure(dir.clone(), e))?,
+            );
+        }
+        Ok(Monitors::Vmpressure(mons))
+    }
+
+    /// When the next poll is due (`None`: no polling; the loop may sleep until an event).
+    pub fn next_poll(&self) -> Option<Instant> {
+        self.poll.deadline_ms().map(|ms| self.clock.at_ms(ms))
+    }
+
+    /// The wait for a pressure kill's victim ended (death or timeout): polling resumes at once
+    /// where it was paused (AOSP's `POLLING_RESUME`).
+    pub fn on_kill_wait_over(&mut self, now: Instant) {
+        self.poll.resume_if_paused(self.clock.ms_at(now));
+    }
+
+    /// The one entry point per wake-up. Returns `false` when the monitors failed and the
+    /// caller must re-create them ([`PressureEngine::init_monitors`]).
+    pub fn on_wake(&mut self, wake: Wake, env: &Env<'_>, killer: &mut dyn Killer) -> bool {
+        let wakeup = match wake {
+            Wake::Poll => {
+                self.stats.polls += 1;
+                self.last_event_level = Level::Low;
+                self.poll_wake
+            }
+            Wake::Monitor(index, mut flags) => {
+                let Some(level) = Level::from_index(usize::from(index)) else { return true };
+                if crate::fault::check(crate::fault::Site::PsiEvent, "").is_some() {
+                    flags |= EventFlags::ERR;
+                }
+                if flags.intersects(EventFlags::ERR | EventFlags::HUP) {
+                    error!("{} pressure monitor failed; re-creating the monitors", level.name());
+                    return false;
+                }
+                let Some(wakeup) = self.event(level, env.config) else { return true };
+                wakeup
+            }
+        };
+        self.cycle(wakeup, env, killer);
+        true
+    }
+
+    /// A monitor's event: the wake-up it makes, or `None` when it is ignored.
+    fn event(&mut self, level: Level, cfg: &Config) -> Option<Wakeup> {
+        let (source, level) = match &self.monitors {
+            Monitors::Psi(_) => (Source::Psi, level),
+            Monitors::Vmpressure(mons) => {
+                // AOSP reads every level's eventfd and takes the highest that fired.
+                let mut highest = None;
+                for m in mons.iter().flatten() {
+                    if m.take() > 0 {
+                        highest = Some(m.level);
+                    }
+                }
+                (Source::Vmpressure, highest?)
+            }
+            Monitors::None => return None,
+        };
+        self.stats.events[level as usize] += 1;
+        if cfg.debug {
+            info!(
+                "{} memory pressure event #{} is triggered",
+                level.name(),
+                self.stats.events[level as usize]
+            );
+        }
+        if self.poll.active() && level < self.last_event_level {
+            if cfg.debug {
+                info!("{} pressure event is ignored since it occurred too soon", level.name());
+            }
+            return None;
+        }
+        self.last_event_level = level;
+        let wake = Wakeup { source, level, event: true };
+        self.poll_wake = Wakeup { event: false, ..wake };
+        Some(wake)
+    }
+
+    /// The `LMK_EXT_TEST_PRESSURE` hook: the event at `level` as the running monitors would
+    /// deliver it (a vmpressure eventfd is signalled and read on the next round; a PSI event is
+    /// handled now). Returns what [`PressureEngine::on_wake`] returns.
+    pub fn test_pressure(&mut self, level: i32, env: &Env<'_>, killer: &mut dyn Killer) -> bool {
+        let Some(l) = usize::try_from(level).ok().and_then(Level::from_index) else {
+            warn!("test hook: no pressure level {level}");
+            return true;
+        };
+        match &self.monitors {
+            Monitors::Vmpressure(mons) => {
+                match mons.iter().flatten().find(|m| m.level == l).map(|m| m.poke()) {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => warn!("test hook: cannot signal the {} monitor: {e}", l.name()),
+                    None => warn!("test hook: no {} vmpressure monitor", l.name()),
+                }
+            }
+            Monitors::Psi(_) => {
+                return self.on_wake(Wake::Monitor(l as u8, EventFlags::IN), env, killer);
+            }
+            Monitors::None => warn!("test hook: no pressure monitors"),
+        }
+        true
+    }
+
+    /// Whether the decision must wait for the last pressure kill (reference §5.4): the new
+    /// strategy waits until the death or the kill-wait limit; the old one only with a
+    /// non-zero `kill_timeout_ms`.
+    fn waiting_for_kill(&self, env: &Env<'_>) -> bool {
+        env.awaited_kill.is_some()
+            && ((env.config.use_new_strategy && self.monitors.source() == Some(Source::Psi))
+                || env.config.kill_timeout_ms > 0)
+    }
+
+    /// The watermarks, read again when never read, older than 60 s or `force`d; a failed read
+    /// keeps the ones in force. Also says whether they were read now.
+    fn watermarks(&mut self, force: bool, now: Instant) -> (Option<Watermarks>, bool) {
+        let stale = self.watermarks.is_none_or(|(_, at)| {
+            now.saturating_duration_since(at) > Duration::from_millis(WATERMARK_REFRESH_MS)
+        });
+        if !(force || stale) {
+            return (self.watermarks.map(|(w, _)| w), false);
+        }
+        match self.domain.watermarks() {
+            Ok(w) => {
+                self.watermarks = Some((w, now));
+                (Some(w), true)
+            }
+            Err(e) => {
+                error!("Failed to parse zoneinfo: {e}");
+                (self.watermarks.map(|(w, _)| w), false)
+            }
+        }
+    }
+
+    /// One decision cycle: skip while a kill is awaited, read a snapshot and what the decision
+    /// needs, decide, have the killer kill, decide the next poll.
+    fn cycle(&mut self, wake: Wakeup, env: &Env<'_>, killer: &mut dyn Killer) {
+        let cfg = env.config;
+        let now = env.now;
+        let now_ms = self.clock.ms_at(now);
+        self.wakeups += 1;
+        if self.waiting_for_kill(env) {
+            self.stats.skipped += 1;
+            self.skipped_since_kill += 1;
+            self.record_wake(now_ms, wake, true, &Watermarks::default(), MemcgUsage::default());
+            self.poll.update(PollUpdate::Pause, SHORT_INTERVAL_MS, now_ms);
+            return;
+        }
+        if self.skipped_since_kill > 0 {
+            info!("{} memory pressure events were skipped after a kill!", self.skipped_since_kill);
+            self.skipped_since_kill = 0;
+        }
+        if let Err(e) = self.domain.snapshot(&mut self.snap) {
+            if let Some(n) = self.snapshot_errors.check(now) {
+                error!("Failed to read memory state: {e} ({n} similar errors suppressed)");
+            }
+            self.poll.update(PollUpdate::DoNotChange, self.poll.interval_ms(), now_ms);
+            return;
+        }
+        let new_strategy = cfg.use_new_strategy && wake.source == Source::Psi;
+        let (wm, fresh) = self.watermarks(false, now);
+        let (verdict, usage) = if new_strategy {
+            let mut inp = psi_strategy::Inputs {
+                snapshot: &Snapshot::default(),
+                wake,
+                watermarks: wm,
+                watermarks_fresh: fresh,
+                now_ms,
+                page_kb: self.page_kb,
+            };
+            let mut c = psi_strategy::decide(
+                &mut self.psi_state,
+                cfg,
+                &psi_strategy::Inputs { snapshot: &self.snap, ..inp },
+            );
+            if c.wants_fresh_watermarks {
+                let (w, _) = self.watermarks(true, now);
+                if let (Some(w), true) = (w, self.trace.on()) {
+                    self.trace.line(format_args!(
+                        "wmarks t={now_ms} wmin={} wlow={} whigh={} wreserve={}",
+                        w.min, w.low, w.high, w.totalreserve
+                    ));
+                }
+                inp = psi_strategy::Inputs { snapshot: &self.snap, watermarks: w, ..inp };
+                c = psi_strategy::decide_again(&mut self.psi_state, cfg, &inp, &c);
+            }
+            (Verdict { kill: c.kill, poll: c.poll, interval_ms: c.interval_ms }, None)
+        } else {
+            let usage = self.memcg_usage();
+            let inputs = legacy::Inputs {
+                snapshot: &self.snap,
+                wake,
+                totalreserve_pages: wm.unwrap_or_default().totalreserve,
+                target: env.target,
+                usage,
+                page_kb: self.page_kb,
+            };
+            let out = legacy::decide(&mut self.legacy_state, cfg, &inputs);
+            // The old strategy polls after an event (on PSI), at 10 ms.
+            let poll = if wake.event && wake.source == Source::Psi {
+                PollUpdate::Start
+            } else {
+                PollUpdate::DoNotChange
+            };
+            let kill = match out {
+                LegacyOutcome::Kill(k) => Some(k),
+                LegacyOutcome::Ignore(why) => {
+                    if cfg.debug {
+                        info!("Ignore {} memory pressure event: {why}", wake.level.name());
+                    }
+                    None
+                }
+            };
+            (Verdict { kill, poll, interval_ms: SHORT_INTERVAL_MS }, Some(usage))
+        };
+        // The watermarks the decision started from (a `wmarks` line has any read afresh).
+        self.record_wake(now_ms, wake, false, &wm.unwrap_or_default(), usage.unwrap_or_default());
+        let (mut update, mut interval) = (verdict.poll, verdict.interval_ms);
+        if let Some(k) = verdict.kill {
+            self.stats.kill_decisions += 1;
+            let order = KillOrder {
+                decision: &k,
+                ctx: KillContext {
+                    reason: k.reason,
+                    reason_text: k.text,
+                    min_adj: k.min_adj,
+                    free_mem_kb: self.snap.meminfo.mem_free,
+                    free_swap_kb: k.free_swap_kb,
+                    thrashing: k.thrashing,
+                    max_thrashing: k.max_thrashing,
+                    requested_by: 0,
+                    client_reason: 0,
+                },
+                wake_at: env.wake_at,
+                decided_ms: now_ms,
+                snapshot: &self.snap,
+                skipped: self.stats.skipped,
+            };
+            let killed = killer.kill(&order, &mut self.trace);
+            if killed.is_none() {
+                self.stats.no_victim += 1;
+            }
+            if new_strategy {
+                psi_strategy::after_kill(&mut self.psi_state, cfg, &k, killed.is_some());
+            } else if let Some(rss) = killed {
+                info!("Reclaimed {rss}kB at oom_score_adj {}", k.min_adj);
+            }
+            if self.trace.on() {
+                self.trace
+                    .line(format_args!("decision t={now_ms} {}", trace::DecisionText(Some(&k))));
+                self.trace
+                    .line(format_args!("killed t={now_ms} ok={}", u8::from(killed.is_some())));
+            }
+            if killed.is_some() {
+                update = PollUpdate::Start;
+                interval = SHORT_INTERVAL_MS;
+                // The victim is now awaited: polling pauses until it dies or the wait ends.
+                let awaited = Env { awaited_kill: Some(now), ..*env };
+                if self.waiting_for_kill(&awaited) {
+                    update = PollUpdate::Pause;
+                }
+            }
+        }
+        self.poll.update(update, interval, now_ms);
+    }
+
+    fn memcg_usage(&mut self) -> MemcgUsage {
+        let Some((mem, memsw)) = &mut self.usage_files else { return MemcgUsage::default() };
+        MemcgUsage {
+            mem: mem.number().ok().flatten(),
+            memsw: memsw.as_mut().and_then(|f| f.number().ok().flatten()),
+        }
+    }
+
+    /// Opens the memory cgroup usage files the old strategy compares (root memcg, or the
+    /// domain's group).
+    fn open_usage_files(&mut self) {
+        self.usage_files = self.domain.vmpressure_dir().and_then(|d| {
+            let mem =
+                KernelFile::open("memory.usage_in_bytes", &d.join("memory.usage_in_bytes")).ok()?;
+            let memsw = KernelFile::open(
+                "memory.memsw.usage_in_bytes",
+                &d.join("memory.memsw.usage_in_bytes"),
+            )
+            .ok();
+            Some((mem, memsw))
+        });
+    }
+
+    fn record_wake(
+        &mut self,
+        now_ms: u64,
+        wake: Wakeup,
+        pending: bool,
+        w: &Watermarks,
+        usage: MemcgUsage,
+    ) {
+        if self.trace.on() {
+            let line = trace::wake_line(now_ms, wake, pending, &self.snap, w, usage);
+            self.trace.line(format_args!("{line}"));
+        }
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> &Snapshot {
+        &self.snap
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> PressureStats {
+        self.stats
+    }
+
+    /// Drops the monitors and creates them again (after a monitor failed).
+    pub fn restart_monitors(&mut self, poller: &Poller, cfg: &Config) -> Result<(), MonitorError> {
+        self.drop_monitors(poller);
+        self.init_monitors(poller, cfg)
+    }
+
+    /// What the status report shows of the engine.
+    pub fn status(&self) -> EngineStatus<'_> {
+        EngineStatus {
+            monitors: match &self.monitors {
+                Monitors::None => "none".to_owned(),
+                Monitors::Psi(_) => format!("psi ({})", self.domain.psi_path().display()),
+                Monitors::Vmpressure(_) => "vmpressure".to_owned(),
+            },
+            psi: matches!(self.monitors, Monitors::Psi(_)),
+            psi_window_ms: self.poll_window_ms,
+            stats: self.stats,
+            polling: self.poll.active(),
+            snapshot: &self.snap,
+            watermarks: self.watermarks.map(|(w, _)| w),
+            page_kb: self.page_kb,
+        }
+    }
+}
+
+/// The engine's part of a status report.
+pub(crate) struct EngineStatus<'a> {
+    pub monitors: String,
+    pub psi: bool,
+    pub psi_window_ms: u64,
+    pub stats: PressureStats,
+    pub polling: bool,
+    pub snapshot: &'a Snapshot,
+    pub watermarks: Option<Watermarks>,
+    pub page_kb: i64,
+}
+
+/// What a strategy returns for one cycle: the same shape for both.
+struct Verdict {
+    kill: Option<KillDecision>,
+    poll: PollUpdate,
+    interval_ms: u64,
+}
