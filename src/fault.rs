@@ -215,7 +215,7 @@ pub fn install(spec: &str) -> Result<usize, String> {
     Ok(n)
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(aosp_build)))]
 mod tests {
     use super::*;
 

@@ -38,6 +38,7 @@ pub mod client;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+#[cfg(not(aosp_build))]
 pub mod demo;
 pub mod event;
 pub mod fault;

@@ -303,6 +303,7 @@ fn run_daemon(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    #[cfg(not(aosp_build))]
     if args.test_hooks {
         warn!("test hooks are on (--test-hooks): never run a device like this");
         if let Ok(spec) = std::env::var("LMKD_FAULTS") {

@@ -139,6 +139,50 @@ fn aosp_only_code_is_gated_by_the_aosp_build_cfg() {
     }
 }
 
+/// The device library ships no test scaffolding: the demo sandbox (`demo`), the counting
+/// allocator (`sys::alloc_count`) and the fault installer (`fault::install`) are compiled only
+/// without `aosp_build`, which Soong sets for every device variant (checked above), and no
+/// Android.bp module turns them back on with a feature.
+#[test]
+fn test_scaffolding_is_compiled_for_the_host_only() {
+    let src = |p: &str| std::fs::read_to_string(root().join(p)).unwrap();
+    let host_only = |text: &str, item: &str, what: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        let n = lines
+            .iter()
+            .position(|l| l.trim_start().starts_with(item))
+            .unwrap_or_else(|| panic!("{what}: no line starting with {item:?}"));
+        // The attributes right above the item.
+        let attrs: Vec<&str> = lines[..n]
+            .iter()
+            .rev()
+            .take_while(|l| {
+                let t = l.trim_start();
+                t.starts_with("#[") || t.starts_with("///")
+            })
+            .copied()
+            .collect();
+        assert!(
+            attrs.iter().any(|a| a.contains("#[cfg(not(aosp_build))]")),
+            "{what} ({item}) must be #[cfg(not(aosp_build))]"
+        );
+    };
+    host_only(&src("src/lib.rs"), "pub mod demo;", "the demo sandbox");
+    let sys = src("src/sys/mod.rs");
+    host_only(&sys, "mod alloc_count;", "the counting allocator");
+    host_only(&sys, "pub use alloc_count::", "the counting allocator's exports");
+    host_only(&src("src/fault.rs"), "pub fn install(", "the fault installer");
+    let bp = blueprint();
+    for name in ["lmkd_rs_defaults", "liblmkd_rs", "lmkd_rs", "lmkctl"] {
+        let m = module(&bp, name);
+        assert!(strings(m.get("features")).is_empty(), "{name} sets features");
+        assert!(
+            strings(m.get("cfgs")).iter().all(|c| c == "aosp_build"),
+            "{name} sets a cfg other than aosp_build"
+        );
+    }
+}
+
 /// Whether line `n` sits in a file or item gated by `aosp_build` (the file's first attribute,
 /// or an attribute within the 40 lines above).
 fn gated(text: &str, n: usize) -> bool {

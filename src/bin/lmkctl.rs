@@ -41,7 +41,7 @@ Commands:
                           the decisions; with `expect` lines, exit 1 on any mismatch
   app [--anon MIB] [--file PATH [--file-mib MIB] [--reread]] [--grow MIB_PER_S]
       [--max MIB] [--sched-idle] [--spin] [--join CGROUP_DIR]...
-                          a synthetic app for tests and demos (no daemon needed): joins the
+                          a synthetic app for tests and demos (host builds; no daemon needed): joins the
                           cgroups, holds MIB of private anonymous memory, writes PATH first
                           (--file-mib) and reads it into the page cache (again and again with
                           --reread), grows by MIB_PER_S up to --max MIB in all, optionally
@@ -72,6 +72,7 @@ fn main() -> ExitCode {
     if args[0] == "replay" {
         return replay(&args[1..]);
     }
+    #[cfg(not(aosp_build))]
     if args[0] == "app" {
         return match app(&args[1..]) {
             Ok(()) => ExitCode::SUCCESS,
@@ -421,7 +422,8 @@ fn watch(c: &mut Client, flags: &[&str], pos: &[&str]) -> Result<(), Error> {
 }
 
 /// `lmkctl app`: a process that holds memory like an app would, until it is killed (see
-/// `lmkd::demo::app`).
+/// `lmkd::demo::app`). Host builds only.
+#[cfg(not(aosp_build))]
 fn app(args: &[String]) -> Result<(), Error> {
     let o = lmkd::demo::app::AppOptions::parse(args).map_err(Error::Usage)?;
     lmkd::demo::app::run(&o)?;

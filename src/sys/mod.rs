@@ -9,6 +9,7 @@
 //! Every `unsafe` block carries a `// SAFETY:` line that states the invariant it relies on.
 #![allow(unsafe_code)]
 
+#[cfg(not(aosp_build))]
 mod alloc_count;
 #[cfg(aosp_build)]
 pub mod android;
@@ -20,6 +21,7 @@ mod signal;
 mod socket;
 mod startup;
 
+#[cfg(not(aosp_build))]
 pub use alloc_count::{count_allocations, CountingAlloc};
 pub use mrelease::{
     probe as probe_mrelease, process_mrelease, MreleaseSupport, PROCESS_MRELEASE_REAP_KILL,
