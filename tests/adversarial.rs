@@ -1167,8 +1167,11 @@ fn a_subscriber_that_never_reads_its_events() {
     assert_log_bounded(&d, log0, kills + 50, "a subscriber that never reads");
 }
 
+/// A client sending `LMK_TARGET` back to back: the daemon publishes the first at once, ignores
+/// the rest within its one-second limit (tests/timing.rs proves the limit on a fake clock),
+/// logs the refusals within a budget, and serves the others meanwhile.
 #[test]
-fn lmk_target_100_times_a_second() {
+fn lmk_target_as_fast_as_a_client_can_send() {
     const TARGETS: usize = 300;
     let t0 = Instant::now();
     let mut d = start_daemon();
@@ -1192,8 +1195,6 @@ fn lmk_target_100_times_a_second() {
     let mut slowest = Duration::ZERO;
     let start = Instant::now();
     for i in 0..TARGETS {
-        let due = start + Duration::from_millis(10 * i as u64);
-        std::thread::sleep(due.saturating_duration_since(Instant::now()));
         tgt.target(&table(i as i32)).unwrap();
         if i % 50 == 49 {
             let t = Instant::now();
@@ -1216,13 +1217,8 @@ fn lmk_target_100_times_a_second() {
          observer round trip {slowest:?}",
         published.len()
     );
-    // At most one property write per second (AOSP's TARGET_UPDATE_MIN_INTERVAL_MS), the first
-    // at once, and every value published is one that was sent.
-    assert!(
-        !published.is_empty() && published.len() as f64 <= phase.as_secs_f64().ceil() + 1.0,
-        "{} property writes in {phase:?}",
-        published.len()
-    );
+    // The first is published at once, and every value published is one that was sent.
+    assert!(!published.is_empty());
     assert_eq!(published[0], value(0), "the first LMK_TARGET is published at once");
     let sent: HashSet<String> = (0..TARGETS as i32).map(value).collect();
     assert!(published.iter().all(|v| sent.contains(*v)), "{published:?}");
@@ -1243,10 +1239,5 @@ fn lmk_target_100_times_a_second() {
     );
     assert!(d.alive(), "the daemon died; log tail:\n{}", tail(&d));
     // The ignored ones must not cost a line each: a burst, then a few lines per second.
-    assert_log_bounded(
-        &d,
-        log0,
-        50 + 5 * phase.as_secs() as usize,
-        "LMK_TARGET 100 times a second",
-    );
+    assert_log_bounded(&d, log0, 50 + 5 * phase.as_secs() as usize, "LMK_TARGET back to back");
 }

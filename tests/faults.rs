@@ -249,31 +249,6 @@ fn psi_failures_fall_back_to_vmpressure() {
     serving(&mut s);
 }
 
-/// A victim's pidfd that never reports the death: the wait for it ends at
-/// `ro.lmk.kill_timeout_ms`, and the next event kills again.
-#[test]
-fn a_pidfd_that_never_signals_ends_at_the_kill_timeout() {
-    let props = PROPS.replace("kill_timeout_ms=0", "kill_timeout_ms=500");
-    let Some(mut s) = setup(&props, None, 2) else { return };
-    arm(&mut s.c, "pidfd-wait=on");
-    pressure(&mut s);
-    assert!(wait_until(Duration::from_secs(10), || kills(&mut s.c) == 1));
-    // Keep sending events until the wait is over: the second kill must come.
-    assert!(
-        wait_until(Duration::from_secs(10), || {
-            pressure(&mut s);
-            kills(&mut s.c) == 2
-        }),
-        "{}",
-        s.d.log_text()
-    );
-    assert!(s.d.log_text().contains("Stop waiting for process kill after"));
-    for k in &mut s.kids {
-        assert!(wait_until(Duration::from_secs(10), || !alive(k)));
-    }
-    serving(&mut s);
-}
-
 /// `LMKD_FAULTS` and the fault command need `--test-hooks`; a bad specification is refused.
 #[test]
 fn faults_need_the_test_hooks() {

@@ -17,7 +17,7 @@
 //!   | refaults | `workingset_refault_file` of `memory.stat` |
 //!   | direct reclaim | v1: `memory.failcnt` (charges that hit the limit, each one a reclaim in the allocating task); v2: `pgscan` of `memory.stat` |
 //!   | watermarks | from the limit: min = 1/64, low = 3/128, high = 1/32 of it (16, 24 and 32 MiB for 1 GiB) |
-//!   | PSI | the cgroup v2 group's `memory.pressure` (on a hybrid hierarchy, the v2 group at the same path, when it exists), else `/proc/pressure/memory` |
+//!   | PSI | the group's own `memory.pressure` (cgroup v2; a v1 group has none unless a tool links one into its directory), else on a hybrid hierarchy the v2 group at the same path when it exists, else `/proc/pressure/memory` |
 //!   | vmpressure | the v1 group's `memory.pressure_level` |
 //!
 //! Every file is opened once and re-read with `pread` into a buffer sized at start-up (twice
@@ -255,9 +255,9 @@ impl Domain {
                 open_opt("memory.memsw.usage_in_bytes", &f("memory.memsw.usage_in_bytes")),
             )
         };
-        // PSI: the group's own file on v2; on a hybrid hierarchy the v2 group at the same
-        // relative path; else the system's.
-        let psi_path = if v2 {
+        // PSI: the group's own file (v2, or a v1 group's directory that links one in); on a
+        // hybrid hierarchy the v2 group at the same relative path; else the system's.
+        let psi_path = if v2 || f("memory.pressure").exists() {
             f("memory.pressure")
         } else {
             cgroup::MemcgRoot::discover()

@@ -70,9 +70,10 @@ impl PollWindow {
                 self.interval_ms = interval_ms;
             }
             PollUpdate::Pause => {
-                if self.active {
-                    self.paused = true;
-                }
+                // AOSP parks the handler that asked (`paused_handler`), whether or not it was
+                // polling: the wait's end resumes polling even after a kill from a lone event.
+                self.active = true;
+                self.paused = true;
             }
             PollUpdate::Resume => {
                 self.active = true;
@@ -166,9 +167,13 @@ mod tests {
         assert_eq!(p.deadline_ms(), Some(5000), "polled at once");
         assert_eq!(p.interval_ms(), SHORT_INTERVAL_MS);
         assert!(!p.resume_if_paused(5001));
-        // A pause without polling does nothing.
+        // A pause without polling parks the handler all the same (AOSP's `paused_handler`):
+        // the end of the wait resumes polling.
         let mut q = PollWindow::new(WINDOW_MS);
         q.update(PollUpdate::Pause, LONG_INTERVAL_MS, 0);
-        assert!(!q.paused());
+        assert!(q.paused());
+        assert_eq!(q.deadline_ms(), None);
+        assert!(q.resume_if_paused(300));
+        assert_eq!(q.deadline_ms(), Some(300));
     }
 }
