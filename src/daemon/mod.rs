@@ -44,6 +44,8 @@ use pipeline::{KillPipeline, PressureKiller};
 
 /// How long a stalled round on a fake clock waits for the watchdog to look at it (real time).
 const WATCHDOG_SEEN_BUDGET: Duration = Duration::from_secs(10);
+/// The steps a stalled round on a fake clock moves the clock in.
+const STALL_STEP: Duration = Duration::from_millis(10);
 
 /// How the daemon was started.
 pub struct Options {
@@ -246,6 +248,11 @@ impl Daemon {
         &self.core.clock
     }
 
+    /// The status report (`lmkctl status`, `dumpsys lmkd`).
+    pub fn status(&self) -> crate::report::status::StatusReport {
+        status::report(&self.config, &self.core, &self.engine, &self.pipeline, &self.watchdog)
+    }
+
     /// Runs the event loop until an unrecoverable error.
     pub fn run(&mut self) -> io::Result<()> {
         loop {
@@ -369,8 +376,7 @@ impl Daemon {
 
     #[cfg(aosp_build)]
     fn status_text(&self) -> String {
-        status::report(&self.config, &self.core, &self.engine, &self.pipeline, &self.watchdog)
-            .to_text()
+        self.status().to_text()
     }
 }
 
@@ -435,13 +441,20 @@ impl Services<'_> {
             }
             Request::TestPressure(level) => self.wake(core, None, Some(level)),
             Request::TestStall(d) => {
-                // A round that takes this long: on a fake clock the time moves, and the
-                // watchdog is given the chance to see it before the round ends.
-                core.clock.sleep(d);
-                if core.clock.is_fake()
-                    && !self.watchdog.wait_seen(core.clock.now(), WATCHDOG_SEEN_BUDGET)
-                {
-                    warn!("test hook: the watchdog did not look at the stalled round");
+                if !core.clock.is_fake() {
+                    core.clock.sleep(d);
+                    return;
+                }
+                // A round that takes this long, on a fake clock: time moves in small steps, and
+                // the watchdog looks at each before the next, as it would while time passes.
+                let mut left = d;
+                while !left.is_zero() {
+                    let step = left.min(STALL_STEP);
+                    core.clock.advance(step);
+                    left -= step;
+                    if !self.watchdog.wait_seen(core.clock.now(), WATCHDOG_SEEN_BUDGET) {
+                        warn!("test hook: the watchdog did not look at the stalled round");
+                    }
                 }
             }
             Request::Status { json } => {
