@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use lmkd::protocol::PROC_TYPE_APP;
@@ -24,6 +24,19 @@ struct Outcome {
     oom_kills: u64,
     unexplained_deaths: Vec<i32>,
     log: String,
+}
+
+/// Free memory of the group as the daemon's memcg domain counts it: limit − usage + inactive
+/// file, in bytes.
+fn group_free(cg: &Memcg) -> u64 {
+    let num = |f: &str| cg.read(f).trim().parse::<u64>().unwrap_or(0);
+    let inactive_file = cg
+        .read("memory.stat")
+        .lines()
+        .find_map(|l| l.strip_prefix("total_inactive_file ")?.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    (num("memory.limit_in_bytes").saturating_sub(num("memory.usage_in_bytes")) + inactive_file)
+        .min(num("memory.limit_in_bytes"))
 }
 
 fn rss_mib(pid: i32) -> u64 {
@@ -68,18 +81,33 @@ fn foreground_growth(mode_props: &str) -> Option<Outcome> {
     // The foreground app grows until the group cannot hold everything: 9 × 56 MiB of apps and
     // 560 MiB of foreground are more than 1 GiB even without any page cache, so without kills
     // the kernel's OOM killer would have to fire.
-    let fg = App::start(&["--anon", "16", "--grow", "16", "--max", "560"], &groups);
+    let mut fg = App::start(&["--anon", "16", "--grow", "16", "--max", "560"], &groups);
     c.register(fg.pid(), 10_200, 0, PROC_TYPE_APP).unwrap();
-    let end = Instant::now() + Duration::from_secs(90);
-    while Instant::now() < end && fg.exists() && rss_mib(fg.pid()) < 555 {
-        std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        wait_until(Duration::from_secs(90), || !fg.exists() || rss_mib(fg.pid()) >= 555),
+        "the foreground never reached its size"
+    );
+    // The growth is over and the foreground gives it back: the pressure is gone for real (the
+    // group has room, by the daemon's own measure: limit − usage + inactive file above the
+    // high watermark). Then the daemon must come to rest — no polling, every victim dead — and,
+    // with no pressure left to wake it, kill nothing more.
+    if fg.exists() {
+        fg.command("grow 0");
+        fg.command("shrink");
     }
-    // Pressure is over once the foreground stops growing: kills must stop.
-    std::thread::sleep(Duration::from_secs(4));
-    let settled = c.kill_history().unwrap().len();
-    std::thread::sleep(Duration::from_secs(4));
+    let high = GIB / 32;
+    let rested = wait_until(Duration::from_secs(60), || {
+        let free = group_free(&cg);
+        let status = c.status(true).unwrap();
+        let kills = c.kill_history().unwrap();
+        free > high && status.contains("\"polling\":false") && kills.iter().all(|k| k.death_us >= 0)
+    });
+    assert!(
+        rested,
+        "the daemon did not come to rest once the pressure was gone:\n{}",
+        d.log_text()
+    );
     let kills = c.kill_history().unwrap();
-    assert_eq!(kills.len(), settled, "kills went on after the pressure was gone: {kills:#?}");
     let killed: Vec<i32> = kills.iter().map(|k| k.pid).collect();
     let mut unexplained = Vec::new();
     for (a, _) in &apps {

@@ -295,6 +295,7 @@ impl Drop for Memcg {
 /// reaped on drop.
 pub struct App {
     pub child: Child,
+    stdin: Option<std::process::ChildStdin>,
 }
 
 impl App {
@@ -316,10 +317,11 @@ impl App {
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(&script)
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
             .expect("start lmkctl app");
+        let stdin = child.stdin.take();
         let mut out = child.stdout.take().unwrap();
         let mut got = String::new();
         let mut buf = [0u8; 64];
@@ -329,7 +331,15 @@ impl App {
             got.push_str(&String::from_utf8_lossy(&buf[..n]));
         }
         assert!(got.starts_with("ready "), "{got}");
-        App { child }
+        App { child, stdin }
+    }
+
+    /// Sends the app a command line (`grow N`, `max N`, `shrink`).
+    pub fn command(&mut self, line: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("the app's stdin");
+        stdin.write_all(format!("{line}\n").as_bytes()).expect("the app takes commands");
+        stdin.flush().unwrap();
     }
 
     pub fn pid(&self) -> i32 {
