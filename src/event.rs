@@ -78,12 +78,16 @@ impl Token {
             KIND_CONN => Token::Conn(payload as usize),
             KIND_PROC => Token::ProcExit(payload),
             KIND_REAPER if payload == 0 => Token::ReaperDone,
-            KIND_PRESSURE if payload < 3 => Token::Pressure(payload as u8),
+            KIND_PRESSURE => match u8::try_from(payload) {
+                Ok(level) if level < 3 => Token::Pressure(level),
+                _ => Token::Unknown(bits),
+            },
             KIND_DUMP if payload == 0 => Token::Dump,
             KIND_WATCHDOG if payload == 0 => Token::Watchdog,
-            KIND_KILL if payload >> 40 == 0 => {
-                Token::KillDone { slot: (payload & 0xff) as u8, generation: (payload >> 8) as u32 }
-            }
+            KIND_KILL => match (u8::try_from(payload & 0xff), u32::try_from(payload >> 8)) {
+                (Ok(slot), Ok(generation)) => Token::KillDone { slot, generation },
+                _ => Token::Unknown(bits),
+            },
             _ => Token::Unknown(bits),
         }
     }

@@ -32,6 +32,16 @@
 //! Dependency direction: `daemon` → everything; nothing else depends on `daemon`; only `sys`
 //! contains `unsafe`.
 
+// Every numeric cast that can truncate, wrap or lose a sign is either checked (`try_from`
+// with a logged clamp where a kernel value can be out of range) or allowed where it stands,
+// with the reason: 32-bit Android (Go devices) runs this code too.
+#![deny(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
+// Unit tests may cast freely (the library itself is checked in its non-test build).
+#![cfg_attr(
+    test,
+    allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)
+)]
+
 #[cfg(aosp_build)]
 pub mod android;
 pub mod client;

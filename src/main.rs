@@ -1,5 +1,10 @@
 //! `lmkd`: the daemon, and its `--reinit` / `--boot_completed` client modes.
 
+// Every numeric cast that can truncate, wrap or lose a sign is either checked (`try_from`
+// with a logged clamp where a kernel value can be out of range) or allowed where it stands,
+// with the reason: 32-bit Android (Go devices) runs this code too.
+#![deny(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

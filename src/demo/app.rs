@@ -102,10 +102,16 @@ impl AppOptions {
 }
 
 /// Private anonymous memory with every page written.
+/// A non-zero byte that varies with `i` (1..=251), so that pages neither dedupe nor compress to
+/// nothing.
+fn pattern_byte(i: usize) -> u8 {
+    u8::try_from(i % 251).unwrap_or(0) + 1
+}
+
 fn touched(mib: usize) -> Vec<u8> {
     let mut v = vec![0u8; mib * MIB];
     for (i, p) in v.iter_mut().step_by(PAGE).enumerate() {
-        *p = (i % 251) as u8 + 1;
+        *p = pattern_byte(i);
     }
     v
 }
@@ -130,7 +136,7 @@ pub fn run(o: &AppOptions) -> io::Result<()> {
     let mut buf = vec![0u8; MIB];
     if let Some(f) = &o.file {
         if o.file_mib > 0 {
-            let chunk: Vec<u8> = (0..MIB).map(|i| (i % 251) as u8 + 1).collect();
+            let chunk: Vec<u8> = (0..MIB).map(pattern_byte).collect();
             let mut out = std::fs::File::create(f)?;
             for _ in 0..o.file_mib {
                 out.write_all(&chunk)?;
@@ -174,7 +180,9 @@ pub fn run(o: &AppOptions) -> io::Result<()> {
         if r > 0 {
             owed += now.duration_since(last).as_secs_f64() * r as f64;
             let room = max.load(Ordering::SeqCst).saturating_sub(o.anon_mib + leaked);
-            let step = (owed as usize).min(room);
+            // The whole MiB owed: a small non-negative float.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let step = (owed.max(0.0) as usize).min(room);
             if step > 0 {
                 leak.push(touched(step));
                 leaked += step;

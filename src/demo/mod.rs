@@ -326,7 +326,9 @@ impl View {
 }
 
 fn bar(used: u64, limit: u64, width: usize) -> String {
-    let n = ((used as f64 / limit.max(1) as f64) * width as f64).round() as usize;
+    // A fraction of the bar's width, between 0 and width (clamped below).
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = ((used as f64 / limit.max(1) as f64) * width as f64).round().max(0.0) as usize;
     let n = n.min(width);
     format!("[{}{}]", "#".repeat(n), ".".repeat(width - n))
 }

@@ -32,6 +32,11 @@ fn slot_of(adj: i32) -> usize {
         .unwrap_or(0)
 }
 
+/// A slab index as a handle's (the slab never holds 2^32 records: insertion checks it).
+fn index_of(i: usize) -> u32 {
+    u32::try_from(i).expect("fewer than 2^32 records")
+}
+
 /// A stable handle to a record: a slab index plus a generation, so that a handle kept across
 /// a removal (in an epoll token, for instance) never reaches the record that reused the slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -265,7 +270,7 @@ impl Registry {
             .enumerate()
             .filter_map(|(i, s)| match &s.record {
                 Some(r) if r.owner == pid || r.owner == 0 => {
-                    Some(RecordId { index: i as u32, generation: s.generation })
+                    Some(RecordId { index: index_of(i), generation: s.generation })
                 }
                 _ => None,
             })
@@ -299,7 +304,9 @@ impl Registry {
     /// All records, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (RecordId, &Record)> + '_ {
         self.slots.iter().enumerate().filter_map(|(i, s)| {
-            s.record.as_ref().map(|r| (RecordId { index: i as u32, generation: s.generation }, r))
+            s.record
+                .as_ref()
+                .map(|r| (RecordId { index: index_of(i), generation: s.generation }, r))
         })
     }
 

@@ -195,17 +195,21 @@ pub struct ProcEntry {
     pub owner: i32,
 }
 
+/// A length, count or offset as a reply word (they are bounded far below `i32::MAX`; a larger
+/// one saturates rather than wrapping).
+pub fn len_word(n: usize) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
 /// Splits `entries` into `LMK_EXT_PROCS` reply packets.
 pub fn encode_procs_reply(entries: &[ProcEntry]) -> Vec<Vec<u8>> {
-    let total = i32::try_from(entries.len()).unwrap_or(i32::MAX);
+    let total = len_word(entries.len());
     let mut packets = Vec::new();
     let mut offset = 0usize;
     loop {
         let chunk = &entries[offset..(offset + PROCS_PER_PACKET).min(entries.len())];
         let mut p = Vec::with_capacity(16 + chunk.len() * PROCS_RECORD_WORDS * 4);
-        for w in
-            [LMK_EXT_PROCS, total, i32::try_from(offset).unwrap_or(i32::MAX), chunk.len() as i32]
-        {
+        for w in [LMK_EXT_PROCS, total, len_word(offset), len_word(chunk.len())] {
             p.extend_from_slice(&w.to_be_bytes());
         }
         for e in chunk {
@@ -224,7 +228,7 @@ pub fn encode_procs_reply(entries: &[ProcEntry]) -> Vec<Vec<u8>> {
 /// Splits a text into `LMK_EXT_STATUS` reply packets (cut at character boundaries).
 pub fn encode_text_reply(text: &str) -> Vec<Vec<u8>> {
     let bytes = text.as_bytes();
-    let total = i32::try_from(bytes.len()).unwrap_or(i32::MAX);
+    let total = len_word(bytes.len());
     let mut packets = Vec::new();
     let mut offset = 0;
     loop {
@@ -234,7 +238,7 @@ pub fn encode_text_reply(text: &str) -> Vec<Vec<u8>> {
         }
         let chunk = &bytes[offset..end];
         let mut p = Vec::with_capacity(16 + chunk.len());
-        for w in [LMK_EXT_STATUS, total, offset as i32, chunk.len() as i32] {
+        for w in [LMK_EXT_STATUS, total, len_word(offset), len_word(chunk.len())] {
             p.extend_from_slice(&w.to_be_bytes());
         }
         p.extend_from_slice(chunk);

@@ -154,7 +154,7 @@ impl Server {
     }
 
     fn listen(fd: OwnedFd) -> io::Result<Server> {
-        net::listen(&fd, MAX_DATA_CONN as i32)?;
+        net::listen(&fd, i32::try_from(MAX_DATA_CONN).unwrap_or(i32::MAX))?;
         Ok(Server {
             listener: fd,
             conns: [None, None, None],

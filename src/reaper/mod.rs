@@ -210,6 +210,12 @@ struct Shared {
 /// Slots of the signal handshake between the loop and the workers.
 const SIGNAL_SLOTS: usize = 64;
 
+/// The handshake slot of kill `seq`.
+fn signal_slot(seq: u64) -> usize {
+    // The remainder is below SIGNAL_SLOTS, so it fits any usize.
+    usize::try_from(seq % SIGNAL_SLOTS as u64).unwrap_or(0)
+}
+
 /// Counters of the pool's work.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReaperStats {
@@ -365,7 +371,7 @@ impl Reaper {
     /// Spins up to `budget` for a worker to deliver the SIGKILL of kill `seq` (handed over with
     /// [`Reaper::submit_kill`]); `false` when it did not (the caller then sends it itself).
     pub fn wait_signalled(&self, seq: u64, budget: Duration) -> bool {
-        let slot = &self.shared.signalled[(seq % SIGNAL_SLOTS as u64) as usize];
+        let slot = &self.shared.signalled[signal_slot(seq)];
         clock::spin_until(budget, || slot.load(Ordering::Acquire) == seq)
     }
 
@@ -488,8 +494,7 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
             let r = sys::pidfd_send_signal(job.pidfd.as_fd(), libc::SIGKILL);
             let at = shared.clock.now();
             if r.is_ok() {
-                shared.signalled[(job.seq % SIGNAL_SLOTS as u64) as usize]
-                    .store(job.seq, Ordering::Release);
+                shared.signalled[signal_slot(job.seq)].store(job.seq, Ordering::Release);
             }
             let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
             report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at });
@@ -559,7 +564,7 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
         pid: job.pid,
         outcome,
         kill_to_reaped,
-        cpu: rustix::thread::sched_getcpu() as i32,
+        cpu: i32::try_from(rustix::thread::sched_getcpu()).unwrap_or(-1),
         free_after_kb: shared.free.free_kb(),
     }
 }

@@ -4,8 +4,9 @@
 //! The ring is allocated once at start-up (`ro.lmk.kill_history_size` records); adding a
 //! record and completing it when the reaper reports never allocate.
 
+use super::clamp_i32;
 use crate::kill::{FixedText, KillContext, ReasonText, Victim};
-use crate::protocol::ext::LMK_EXT_KILL_HISTORY;
+use crate::protocol::ext::{len_word, LMK_EXT_KILL_HISTORY};
 use crate::reaper::ReapOutcome;
 
 /// Bytes of the process name kept per record.
@@ -112,13 +113,16 @@ impl KillRecord {
 
     fn encode(&self, out: &mut Vec<u8>) {
         let (code, errno) = self.outcome.map_or((0, 0), |o| o.code());
+        let [seq_hi, seq_lo] = halves(self.seq.to_be_bytes());
+        let [time_hi, time_lo] = halves(self.time_ms.to_be_bytes());
+        let [up_hi, up_lo] = halves(self.uptime_ms.to_be_bytes());
         let words: [i32; RECORD_WORDS] = [
-            (self.seq >> 32) as i32,
-            self.seq as i32,
-            (self.time_ms >> 32) as i32,
-            self.time_ms as i32,
-            (self.uptime_ms >> 32) as i32,
-            self.uptime_ms as i32,
+            seq_hi,
+            seq_lo,
+            time_hi,
+            time_lo,
+            up_hi,
+            up_lo,
             self.pid,
             self.uid,
             self.adj,
@@ -126,18 +130,18 @@ impl KillRecord {
             self.reason,
             self.requested_by,
             self.client_reason,
-            sat(self.rss_kb),
-            sat(self.swap_kb),
-            sat(self.free_before_kb),
-            sat(self.freed_kb),
-            sat(self.reap_us),
-            sat(self.death_us),
-            sat(self.wake_to_kill_us),
+            clamp_i32(self.rss_kb),
+            clamp_i32(self.swap_kb),
+            clamp_i32(self.free_before_kb),
+            clamp_i32(self.freed_kb),
+            clamp_i32(self.reap_us),
+            clamp_i32(self.death_us),
+            clamp_i32(self.wake_to_kill_us),
             self.cpu,
             code,
             errno,
-            self.name.as_str().len() as i32,
-            self.reason_text.as_str().len() as i32,
+            len_word(self.name.as_str().len()),
+            len_word(self.reason_text.as_str().len()),
         ];
         for w in words {
             out.extend_from_slice(&w.to_be_bytes());
@@ -156,7 +160,11 @@ impl KillRecord {
             return None;
         }
         let w = |i: usize| i32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
-        let wide = |i: usize| (i64::from(w(i)) << 32) | i64::from(w(i + 1) as u32);
+        let wide = |i: usize| {
+            let mut bytes = [0u8; 8];
+            bytes.copy_from_slice(&b[i * 4..i * 4 + 8]);
+            bytes
+        };
         let name_len = usize::try_from(w(23)).ok().filter(|&l| l <= NAME_BYTES)?;
         let reason_len = usize::try_from(w(24)).ok().filter(|&l| l <= REASON_BYTES)?;
         let name_off = RECORD_WORDS * 4;
@@ -166,9 +174,9 @@ impl KillRecord {
             c => Some(ReapOutcome::from_code(c, w(22))?),
         };
         Some(KillRecord {
-            seq: wide(0) as u64,
-            time_ms: wide(2),
-            uptime_ms: wide(4),
+            seq: u64::from_be_bytes(wide(0)),
+            time_ms: i64::from_be_bytes(wide(2)),
+            uptime_ms: i64::from_be_bytes(wide(4)),
             pid: w(6),
             uid: w(7),
             adj: w(8),
@@ -191,8 +199,9 @@ impl KillRecord {
     }
 }
 
-fn sat(v: i64) -> i32 {
-    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
+/// A 64-bit field's big-endian bytes as two wire words, high first.
+fn halves(b: [u8; 8]) -> [i32; 2] {
+    [i32::from_be_bytes([b[0], b[1], b[2], b[3]]), i32::from_be_bytes([b[4], b[5], b[6], b[7]])]
 }
 
 /// The ring.
@@ -259,7 +268,7 @@ pub fn encode_history(h: &KillHistory) -> Vec<Vec<u8>> {
     loop {
         let chunk = &records[offset..(offset + RECORDS_PER_PACKET).min(total)];
         let mut p = Vec::with_capacity(16 + chunk.len() * RECORD_WIRE_SIZE);
-        for w in [LMK_EXT_KILL_HISTORY, total as i32, offset as i32, chunk.len() as i32] {
+        for w in [LMK_EXT_KILL_HISTORY, len_word(total), len_word(offset), len_word(chunk.len())] {
             p.extend_from_slice(&w.to_be_bytes());
         }
         for r in chunk {

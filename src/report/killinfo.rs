@@ -9,6 +9,7 @@
 //! cpu some avg10. Missing data is zero. Encoding is pure (tested here); on Android the bytes
 //! go to `__android_log_bwrite`.
 
+use super::clamp_i32;
 use crate::memory::Meminfo;
 
 /// `killinfo`'s event tag.
@@ -67,16 +68,12 @@ pub struct KillInfo {
     pub psi_cpu_some: f32,
 }
 
-fn int(v: i64) -> i32 {
-    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32
-}
-
 impl KillInfo {
     /// The binary event payload.
     pub fn encode(&self) -> [u8; KILLINFO_LEN] {
         let mut out = [0u8; KILLINFO_LEN];
         out[0] = EVENT_TYPE_LIST;
-        out[1] = KILLINFO_ITEMS as u8;
+        out[1] = u8::try_from(KILLINFO_ITEMS).expect("38 items");
         let mut at = 2;
         let mut put = |ty: u8, bytes: [u8; 4]| {
             out[at] = ty;
@@ -120,7 +117,7 @@ impl KillInfo {
             self.max_thrashing,
         ];
         for v in ints {
-            put(EVENT_TYPE_INT, int(v).to_le_bytes());
+            put(EVENT_TYPE_INT, clamp_i32(v).to_le_bytes());
         }
         for f in [
             self.psi_mem_some,

@@ -70,8 +70,9 @@ pub fn kill_stat(v: &Victim, ctx: &KillContext, out: &mut [u8; LMKD_REPLY_MAX_SI
     s.encode(out)
 }
 
-fn clamp_i32(v: i64) -> i32 {
-    i32::try_from(v.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(i32::MAX)
+/// `v` as an `i32` word, saturated at the type's bounds (wire fields that AOSP sends as 32-bit).
+pub fn clamp_i32(v: i64) -> i32 {
+    i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX })
 }
 
 /// The text of an errno without Rust's ` (os error N)` suffix (`No such process`), as AOSP's
