@@ -7,34 +7,76 @@
 //!
 //! ## Architecture
 //!
+//! The daemon is three objects wired by one loop, and a clock:
+//!
 //! ```text
-//!            ActivityManager / init / lmkctl
-//!                        │  SOCK_SEQPACKET, big-endian i32 words
-//!                        ▼
-//!   protocol::server ── protocol::codec ──┐
-//!                                         ▼
-//!   event::Poller ──────────────► daemon::Daemon::dispatch  (the one dispatch point)
-//!                                   │            │
-//!                         procs::ProcTable   config::Config ◄── config::PropertySource
-//!                         (registry, /proc)
-//!                                   │
-//!                                  sys  (the only `unsafe`: pidfd, recvmsg, rlimits)
+//!        ActivityManager / init / lmkctl                 the kernel
+//!                 │ SOCK_SEQPACKET                 PSI triggers, vmpressure, pidfds
+//!                 ▼                                              │
+//!  event::Poller ─────► daemon::Daemon::dispatch ◄───────────────┘  (the one dispatch point)
+//!                          │           │            │
+//!            daemon::commands   daemon::engine   daemon::pipeline
+//!            (command handler)  (pressure engine)  (kill pipeline)
+//!                 │                │                 │
+//!       protocol, procs,     memory, pressure,    policy::victim, procs,
+//!       config               policy (pure),       reaper, report
+//!                            config
+//!                 └──────── kill (shared vocabulary), clock ─────────┘
+//!                                         │
+//!                                        sys  (the only `unsafe`)
 //! ```
 //!
-//! * [`protocol`]: the wire codec for commands 0–11 and the connection server (three slots,
-//!   credentials on every message, writes that never block).
+//! **A priority update** (`LMK_PROCPRIO`): the listener's or a connection's token →
+//! [`daemon::Daemon::dispatch`] → the command handler reads the packet with its sender's
+//! credentials ([`protocol::server`]), decodes it ([`protocol::codec`]), and
+//! [`procs::ProcTable::apply_prio`] checks the owner, writes `/proc/<pid>/oom_score_adj` through
+//! a kept descriptor and moves the record in its per-adj LRU list. No allocation.
+//!
+//! **A pressure event, to memory back**: a PSI trigger's or vmpressure eventfd's token →
+//! `dispatch` → the pressure engine's one entry point (`on_wake`) reads the domain's snapshot
+//! ([`memory::Domain::snapshot`], `pread` on kept-open files) and what the decision needs
+//! (watermarks, memcg usage), asks the pure policy ([`policy::psi_strategy`] or
+//! [`policy::legacy`]) → a [`policy::KillDecision`] → the kill pipeline walks the adj levels,
+//! copies each level's candidates out of the registry, reads their sizes without the lock when
+//! the heaviest rule needs them, lets [`policy::victim::pick`] choose, reads the victim
+//! ([`procs::read_victim`]) and hands it to a reaper thread ([`reaper`]), which sends SIGKILL
+//! through the pidfd and `process_mrelease`s it at once → [`report`] writes the kill line,
+//! `LMK_PROCKILL`/`LMK_STAT_KILL_OCCURRED` and the history → the victim's pidfd ends the kill
+//! wait, and the engine decides the next poll.
+//!
+//! ## Modules
+//!
+//! * [`daemon`]: the loop, its dispatch, and the three objects (command handler, pressure
+//!   engine, kill pipeline).
+//! * [`clock`]: the one monotonic clock (real on devices, fake in tests).
+//! * [`kill`]: the shared kill vocabulary (reasons, reason text, victim, context).
+//! * [`event`]: the epoll set and its typed tokens.
+//! * [`protocol`]: the wire codec for commands 0–11 and this project's extensions, and the
+//!   connection server (three slots, credentials on every message, writes that never block).
 //! * [`procs`]: the process registry (per-adj LRU lists, owners, pidfds, kill counters) and
 //!   the `/proc/<pid>` readers and writers.
+//! * [`memory`]: the memory domain (system or one memory cgroup), its kernel files and parsers,
+//!   watermarks, free-memory probes, cgroup discovery and per-app soft limits.
+//! * [`pressure`]: PSI triggers, vmpressure events, the polling window.
+//! * [`policy`]: pure decisions (both strategies, victim choice) and decision traces.
+//! * [`reaper`]: the reaper pool, its CPU placement, and the watchdog.
+//! * [`report`]: kill reports, the kill history, the killinfo event, the status report.
 //! * [`config`]: every `ro.lmk.*` property in one immutable [`config::Config`].
+//! * [`ratelimit`], [`logging`]: log budgets and the log backends.
+//! * [`fault`]: fault injection for tests (the installer is host-only).
 //! * [`client`]: the client library (what liblmkd_utils is to C), used by `lmkctl` and tests.
+//! * `demo` (host only): `lmkd demo`, its sandbox and synthetic apps.
+//! * `android` (Android only): the killinfo event and the `dumpsys lmkd` service.
 //! * [`sys`]: raw system calls that rustix (as AOSP builds it) does not offer.
 //!
-//! Dependency direction: `daemon` → everything; nothing else depends on `daemon`; only `sys`
-//! contains `unsafe`.
+//! Dependencies point one way: the loop → {commands, engine, pipeline} → {policy, memory,
+//! pressure, procs, reaper, report} → {kill, config, clock} → sys, with no cycle
+//! (`tests/module_graph.rs` checks it). Only `sys` contains `unsafe`.
 
-// Every numeric cast that can truncate, wrap or lose a sign is either checked (`try_from`
-// with a logged clamp where a kernel value can be out of range) or allowed where it stands,
-// with the reason: 32-bit Android (Go devices) runs this code too.
+// Every numeric cast that can truncate, wrap or lose a sign is either checked (`try_from`,
+// saturating where a wire word or a kernel value can be out of range; the kernel-file parsers
+// clamp every counter to `memory::parse::COUNTER_MAX`) or allowed where it stands, with the
+// reason: 32-bit Android (Go devices) runs this code too.
 #![deny(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
 // Unit tests may cast freely (the library itself is checked in its non-test build).
 #![cfg_attr(

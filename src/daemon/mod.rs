@@ -2,12 +2,12 @@
 //!
 //! The state is three objects and what they share:
 //!
-//! * the [command handler](commands) — connections, packets, registry updates, replies;
-//! * the [pressure engine](engine) — monitors, memory domain, watermarks, both strategies,
+//! * the command handler (`commands.rs`) — connections, packets, registry updates, replies;
+//! * the pressure engine (`engine.rs`) — monitors, memory domain, watermarks, both strategies,
 //!   the polling window, the decision trace; one entry point per wake-up;
-//! * the [kill pipeline](pipeline) — victim choice, SIGKILL, reaping, reports, the kills in
+//! * the kill pipeline (`pipeline.rs`) — victim choice, SIGKILL, reaping, reports, the kills in
 //!   flight and the history;
-//! * [`Core`]: what all three use — the clock, the epoll set, the control socket server, the
+//! * `Core`: what all three use — the clock, the epoll set, the control socket server, the
 //!   process table, the property source and the minfree table.
 //!
 //! [`Daemon::dispatch`] maps each ready token to one of them; [`Daemon::run_once`] is one round

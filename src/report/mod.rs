@@ -19,6 +19,7 @@ pub use history::{KillHistory, KillRecord};
 pub fn log_kill(v: &Victim, ctx: &KillContext) {
     let name = FixedText::<128>::from_bytes(v.name.as_bytes());
     if ctx.reason_text.as_str().is_empty() {
+        // `kb`, lower-case: AOSP's old-path text, kept as AOSP spells it on purpose.
         log::info!(
             "Kill '{}' ({}), uid {}, oom_score_adj {} to free {}kB rss, {}kb swap",
             name,
