@@ -16,9 +16,9 @@ use lmkd::memory::parse::{
 use lmkd::memory::{Domain, KernelFile, Meminfo, PsiAverages, Snapshot, Vmstat, Watermarks};
 use lmkd::policy::legacy::MemcgUsage;
 use lmkd::policy::trace::{replay, wake_line};
+use lmkd::policy::Level;
 use lmkd::policy::{Source, Wakeup};
 use lmkd::pressure::psi::{Stall, Trigger, UNPRIVILEGED_WINDOW_MS};
-use lmkd::pressure::Level;
 use lmkd::procs::procfs::{format_i32, parse_stat, parse_status, ProcPath};
 use lmkd::protocol::ext::{
     decode_procs_reply, decode_text_reply, encode_procs_reply, encode_text_reply, ExtCommand,

@@ -186,6 +186,7 @@ fn removed_edges_stay_removed() {
         ("procs", "report"),
         ("policy", "sys"),
         ("policy", "daemon"),
+        ("policy", "pressure"),
     ] {
         assert!(!edge(a, b), "{a} depends on {b} again");
     }

@@ -1,10 +1,10 @@
 //! AOSP's old strategy (`mp_event_common`, reference §4.6): vmpressure levels (or PSI levels
 //! standing in for them) mapped to a min adj, or ActivityManager's minfree table.
 
+use super::Level;
 use super::{KillDecision, KillReason, Wakeup};
 use crate::config::Config;
 use crate::memory::Snapshot;
-use crate::pressure::Level;
 use crate::protocol::TargetTable;
 
 /// The old strategy's memory between events.

@@ -27,7 +27,6 @@ pub mod trace;
 pub mod victim;
 
 use crate::kill::{KillReason, ReasonText};
-use crate::pressure::Level;
 
 /// Where a wake-up came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,3 +83,70 @@ pub struct KillDecision {
     /// Effective free swap in kB when decided.
     pub free_swap_kb: i64,
 }
+
+/// A pressure level (AOSP's `vmpressure_level`): the index of the monitor that fired.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// Low.
+    #[default]
+    Low = 0,
+    /// Medium.
+    Medium = 1,
+    /// Critical.
+    Critical = 2,
+}
+
+impl Level {
+    /// All levels, lowest first.
+    pub const ALL: [Level; 3] = [Level::Low, Level::Medium, Level::Critical];
+
+    /// The level for an index (0..=2).
+    pub fn from_index(i: usize) -> Option<Level> {
+        Level::ALL.get(i).copied()
+    }
+
+    /// The vmpressure name (`low`, `medium`, `critical`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// One level up (critical stays critical).
+    pub fn upgrade(self) -> Level {
+        match self {
+            Level::Low => Level::Medium,
+            _ => Level::Critical,
+        }
+    }
+
+    /// One level down (low stays low).
+    pub fn downgrade(self) -> Level {
+        match self {
+            Level::Critical => Level::Medium,
+            _ => Level::Low,
+        }
+    }
+}
+
+/// A handler's request to the polling machinery (AOSP's `polling_update`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PollUpdate {
+    /// Leave polling as it is; it stops once the window has passed.
+    DoNotChange,
+    /// (Re)start a window now.
+    Start,
+    /// Stop polling while a kill is awaited.
+    Pause,
+    /// Continue after a pause: a fresh window, polled at once.
+    Resume,
+}
+
+/// AOSP's `PSI_WINDOW_SIZE_MS`.
+pub const WINDOW_MS: u64 = 1000;
+/// `PSI_POLL_PERIOD_SHORT_MS`: after a kill or when swap is low.
+pub const SHORT_INTERVAL_MS: u64 = 10;
+/// `PSI_POLL_PERIOD_LONG_MS`.
+pub const LONG_INTERVAL_MS: u64 = 100;

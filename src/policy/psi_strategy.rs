@@ -11,12 +11,12 @@
 
 use std::fmt::Write as _;
 
+use super::Level;
 use super::{KillDecision, Wakeup};
+use super::{PollUpdate, LONG_INTERVAL_MS, SHORT_INTERVAL_MS};
 use crate::config::Config;
 use crate::kill::{KillReason, ReasonText};
 use crate::memory::{Snapshot, Watermarks};
-use crate::pressure::poll::{PollUpdate, LONG_INTERVAL_MS, SHORT_INTERVAL_MS};
-use crate::pressure::Level;
 
 /// `THRASHING_RESET_INTERVAL_MS`: the thrashing window.
 pub const THRASHING_RESET_INTERVAL_MS: u64 = 1000;

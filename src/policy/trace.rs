@@ -36,11 +36,11 @@ use std::fmt::Write as _;
 use super::legacy::{self, LegacyOutcome, LegacyState, MemcgUsage};
 use super::psi_strategy::{self, PsiState};
 use super::victim::{self, Candidate};
+use super::Level;
 use super::{KillDecision, Source, Wakeup};
 use crate::config::{Config, FileProperties};
 use crate::memory::parse::COUNTER_MAX;
 use crate::memory::{Meminfo, PsiAverages, PsiLine, Snapshot, Vmstat, Watermarks};
-use crate::pressure::Level;
 use crate::protocol::TargetTable;
 
 /// Formats the inputs of one decision as a `wake` line (without newline).

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use rustix::event::{eventfd, EventfdFlags};
 
-use super::Level;
+use crate::policy::Level;
 
 /// One registered level.
 #[derive(Debug)]
