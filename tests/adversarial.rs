@@ -533,6 +533,13 @@ impl Drain {
         let packets = Arc::new(AtomicU64::new(0));
         let (s, seen, n) = (stop.clone(), sentinel_seen.clone(), packets.clone());
         let thread = std::thread::spawn(move || {
+            // The daemon's loop runs SCHED_FIFO 1 and answers as fast as the flooder sends; a
+            // reader at plain priority can fall behind on a loaded 2-CPU machine until the
+            // daemon rightly drops the connection as one that does not read (64 replies
+            // queued). This reader is the one that reads: it runs above the loop.
+            if let Err(e) = lmkd::sys::sched_setscheduler(0, lmkd::sys::SCHED_FIFO, 2) {
+                eprintln!("drain: cannot run SCHED_FIFO ({e}); it may fall behind under load");
+            }
             let mut buf = vec![0u8; 64 * 1024];
             loop {
                 match rustix::net::recv(&fd, &mut buf[..], rustix::net::RecvFlags::empty()) {
