@@ -572,6 +572,7 @@ pub fn trace_written(data: &[u8]) {
             full: PsiLine { avg10: (n() % 10_001) as u32, ..PsiLine::default() },
             ..PsiAverages::default()
         },
+        memcg: flags & 128 != 0,
     };
     let wm =
         Watermarks { min: n(), low: n(), high: n(), totalreserve: n(), ..Watermarks::default() };
@@ -583,7 +584,7 @@ pub fn trace_written(data: &[u8]) {
         event: flags & 32 != 0,
     };
     let t = n() as u64;
-    let line = wake_line(t, wake, flags & 64 != 0, &s, &wm, usage);
+    let line = wake_line(t, wake, flags & 64 != 0, &s, &wm, usage, flags & 256 != 0);
     let replayed = replay(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
     assert_eq!(replayed.len(), 1, "{line:?}");
     assert_eq!(replayed[0].t, t);

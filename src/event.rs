@@ -26,6 +26,9 @@ pub enum Token {
     ReaperDone,
     /// A pressure monitor fired (PSI trigger or vmpressure eventfd), by level index.
     Pressure(u8),
+    /// An early-warning source fired (a memory cgroup usage threshold, vmpressure `low`, the
+    /// short-window PSI trigger), by kind.
+    Early(u8),
     /// `dumpsys lmkd` asked for the status report (Android only).
     Dump,
     /// The watchdog killed a process while the loop was stuck.
@@ -50,6 +53,7 @@ const KIND_KILL: u64 = 5;
 const KIND_PRESSURE: u64 = 6;
 const KIND_DUMP: u64 = 7;
 const KIND_WATCHDOG: u64 = 8;
+const KIND_EARLY: u64 = 9;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -61,6 +65,7 @@ impl Token {
             Token::ProcExit(id) => (KIND_PROC << KIND_SHIFT) | (id & PAYLOAD_MASK),
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
             Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
+            Token::Early(kind) => (KIND_EARLY << KIND_SHIFT) | u64::from(kind),
             Token::Dump => KIND_DUMP << KIND_SHIFT,
             Token::Watchdog => KIND_WATCHDOG << KIND_SHIFT,
             Token::KillDone { slot, generation } => {
@@ -80,6 +85,10 @@ impl Token {
             KIND_REAPER if payload == 0 => Token::ReaperDone,
             KIND_PRESSURE => match u8::try_from(payload) {
                 Ok(level) if level < 3 => Token::Pressure(level),
+                _ => Token::Unknown(bits),
+            },
+            KIND_EARLY => match u8::try_from(payload) {
+                Ok(kind) if kind < 3 => Token::Early(kind),
                 _ => Token::Unknown(bits),
             },
             KIND_DUMP if payload == 0 => Token::Dump,
@@ -115,6 +124,12 @@ impl Poller {
     /// A new, empty set.
     pub fn new() -> io::Result<Poller> {
         Ok(Poller { epoll: epoll::create(CreateFlags::CLOEXEC)? })
+    }
+
+    /// Another handle to the same set (a duplicated descriptor), for an owner of event
+    /// sources that adds and removes its own.
+    pub fn try_clone(&self) -> io::Result<Poller> {
+        Ok(Poller { epoll: rustix::io::fcntl_dupfd_cloexec(&self.epoll, 0)? })
     }
 
     /// Adds `fd` under `token`.
@@ -176,6 +191,8 @@ mod tests {
             Token::ProcExit(id),
             Token::ReaperDone,
             Token::Pressure(2),
+            Token::Early(0),
+            Token::Early(2),
             Token::Dump,
             Token::Watchdog,
             Token::KillDone { slot: 15, generation: u32::MAX },

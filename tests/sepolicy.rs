@@ -229,6 +229,7 @@ const PROJECT_PROPERTIES: &[&str] = &[
     "psi_window_ms",
     "memcg_domain",
     "kill_history_size",
+    "predictive_kill",
 ];
 
 /// Every `<reader>.<method>("<name>"` call in the non-test part of `src/config/mod.rs`, as

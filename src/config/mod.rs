@@ -99,6 +99,10 @@ pub struct Config {
     pub memcg_domain: Option<String>,
     /// `ro.lmk.kill_history_size`: kill records kept for `lmkctl history`.
     pub kill_history_size: i64,
+    /// `ro.lmk.predictive_kill`: wake up early (memory cgroup usage thresholds, vmpressure
+    /// `low`, PSI at its shortest window), watch the headroom and kill before it runs out; never
+    /// ignore a domain about to run out for want of a low-pressure event. Off: AOSP's behaviour.
+    pub predictive_kill: bool,
 }
 
 /// AOSP's `PERCEPTIBLE_APP_ADJ + 1`: the floor of `lowmem_min_oom_score`.
@@ -242,6 +246,7 @@ impl Config {
             psi_window_ms: r.int("psi_window_ms", 1000).clamp(500, 10_000),
             memcg_domain: r.string("memcg_domain"),
             kill_history_size: r.int("kill_history_size", 256).clamp(0, 65_536),
+            predictive_kill: r.bool("predictive_kill", true),
         }
     }
 }
@@ -291,6 +296,7 @@ impl Config {
             ("ro.lmk.psi_window_ms", self.psi_window_ms.to_string()),
             ("ro.lmk.memcg_domain", opt(&self.memcg_domain)),
             ("ro.lmk.kill_history_size", self.kill_history_size.to_string()),
+            ("ro.lmk.predictive_kill", self.predictive_kill.to_string()),
         ]
     }
 }

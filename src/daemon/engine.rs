@@ -21,13 +21,15 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::event::{Poller, Token};
 use crate::kill::KillContext;
-use crate::memory::{Domain, KernelFile, Snapshot, Watermarks};
+use crate::memory::{headroom_kb, Domain, KernelFile, Snapshot, Watermarks};
 use crate::policy::legacy::{self, LegacyOutcome, MemcgUsage};
+use crate::policy::predict::{self, Predictor, Verdict as Forecasted, SAMPLE_MS};
 use crate::policy::psi_strategy::{self, WATERMARK_REFRESH_MS};
 use crate::policy::{
     trace, KillDecision, Level, PollUpdate, Source, Wakeup, SHORT_INTERVAL_MS, WINDOW_MS,
 };
 use crate::pressure::psi::{self, Stall, Trigger};
+use crate::pressure::threshold::{self, UsageThreshold};
 use crate::pressure::vmpressure;
 use crate::protocol::TargetTable;
 use crate::ratelimit::RateLimit;
@@ -104,6 +106,12 @@ pub struct PressureStats {
     pub kill_decisions: u64,
     /// Decisions that found nobody to kill.
     pub no_victim: u64,
+    /// Early-warning wake-ups (usage thresholds, vmpressure `low`, the short-window PSI).
+    pub early_wakes: u64,
+    /// Samples of the headroom watch.
+    pub samples: u64,
+    /// Kills of the predictive rule.
+    pub predictive_kills: u64,
 }
 
 /// What woke the engine.
@@ -111,8 +119,41 @@ pub struct PressureStats {
 pub(crate) enum Wake {
     /// The monitor of this level index fired (with epoll's flags).
     Monitor(u8, EventFlags),
-    /// A poll of the polling window is due.
-    Poll,
+    /// A timer is due: a poll of the polling window, a sample of the headroom watch, the end
+    /// of a snooze.
+    Timers,
+    /// An early-warning source fired: [`EARLY_THRESHOLD`], [`EARLY_LOW`] or [`EARLY_PSI`].
+    Early(u8),
+}
+
+/// The early-warning source kinds (`Token::Early`).
+pub(crate) const EARLY_THRESHOLD: u8 = 0;
+/// vmpressure `low` on the domain's memory cgroup.
+pub(crate) const EARLY_LOW: u8 = 1;
+/// PSI at the shortest window the kernel grants (the system domain).
+pub(crate) const EARLY_PSI: u8 = 2;
+
+/// How long vmpressure `low` is not listened to after a watch found the headroom comfortable:
+/// a group full of clean page cache reclaims all the time, and each reclaim would wake the
+/// daemon for nothing.
+const LOW_SNOOZE_MS: u64 = 1000;
+
+/// The early-warning sources and the headroom watch (`ro.lmk.predictive_kill`).
+#[derive(Debug, Default)]
+struct Early {
+    on: bool,
+    /// A memory cgroup v1 domain's usage threshold.
+    threshold: Option<UsageThreshold>,
+    /// vmpressure `low` on the domain's memory cgroup v1 (PSI mode; in vmpressure mode the
+    /// monitors' own `low` starts the watch).
+    low: Option<vmpressure::Monitor>,
+    /// `low` is out of the epoll set until this time (ms).
+    low_snoozed_until: Option<u64>,
+    /// The short-window PSI trigger of the system domain.
+    psi: Option<OwnedFd>,
+    /// The next sample of the watch (ms), while watching.
+    next_sample_ms: Option<u64>,
+    predictor: Predictor,
 }
 
 /// What the engine is told about the world at a wake-up.
@@ -152,6 +193,10 @@ pub(crate) trait Killer {
     /// is the killer's, with [`crate::policy::victim`]), recording each choice in `trace`.
     /// Returns the victim's resident size in kB, or `None` when nobody could be killed.
     fn kill(&mut self, order: &KillOrder<'_>, trace: &mut Recorder) -> Option<i64>;
+
+    /// The daemon's kill → memory-back time, from its recent kills (see
+    /// [`predict::kill_time_ms`]).
+    fn kill_time_ms(&self) -> u64;
 }
 
 /// The decision trace (`lmkd --record FILE`): every input of every decision, as
@@ -188,6 +233,8 @@ impl Recorder {
 /// The pressure engine.
 pub(crate) struct PressureEngine {
     clock: Clock,
+    /// The engine's handle on the loop's epoll set, for its own sources.
+    poller: Poller,
     domain: Domain,
     snap: Snapshot,
     /// The watermarks and when they were read.
@@ -208,6 +255,7 @@ pub(crate) struct PressureEngine {
     snapshot_errors: RateLimit,
     psi_fallback_logged: bool,
     usage_files: Option<(KernelFile, Option<KernelFile>)>,
+    early: Early,
     trace: Recorder,
 }
 
@@ -239,10 +287,12 @@ pub(crate) fn open_domain(config: &Config) -> std::io::Result<Domain> {
 }
 
 impl PressureEngine {
-    /// An engine on `domain`, without monitors yet, recording to `trace`.
-    pub fn new(domain: Domain, clock: Clock, trace: Recorder) -> PressureEngine {
+    /// An engine on `domain`, without monitors yet, adding its sources to `poller`, recording
+    /// to `trace`.
+    pub fn new(domain: Domain, clock: Clock, trace: Recorder, poller: Poller) -> PressureEngine {
         let mut e = PressureEngine {
             clock,
+            poller,
             domain,
             snap: Snapshot::default(),
             watermarks: None,
@@ -261,6 +311,7 @@ impl PressureEngine {
             snapshot_errors: RateLimit::new(Duration::from_secs(10)),
             psi_fallback_logged: false,
             usage_files: None,
+            early: Early::default(),
             trace,
         };
         e.open_usage_files();
@@ -300,7 +351,7 @@ impl PressureEngine {
 
     /// Creates the monitors (AOSP's `init_monitors`, reference §4.1): PSI if enabled and
     /// available, else vmpressure. On failure the monitors in force are kept.
-    pub fn init_monitors(&mut self, poller: &Poller, cfg: &Config) -> Result<(), MonitorError> {
+    pub fn init_monitors(&mut self, cfg: &Config) -> Result<(), MonitorError> {
         let psi = if cfg.use_psi {
             match self.make_psi(cfg) {
                 Ok(m) => Some(m),
@@ -329,8 +380,9 @@ impl PressureEngine {
                 }
             },
         };
-        self.drop_monitors(poller);
+        self.drop_monitors();
         let flags = if matches!(new, Monitors::Psi(_)) { EventFlags::PRI } else { EventFlags::IN };
+        let poller = &self.poller;
         let add = |i: usize, fd: std::os::fd::BorrowedFd<'_>| {
             let level = u8::try_from(i).unwrap_or(u8::MAX);
             poller.add(fd, Token::Pressure(level), flags).map_err(MonitorError::Epoll)
@@ -360,10 +412,13 @@ impl PressureEngine {
         info!("Wakeup counter is reset from {} to 0", self.wakeups);
         self.wakeups = 0;
         self.started = true;
+        self.init_early(cfg);
         Ok(())
     }
 
-    fn drop_monitors(&mut self, poller: &Poller) {
+    fn drop_monitors(&mut self) {
+        self.drop_early();
+        let poller = &self.poller;
         match std::mem::take(&mut self.monitors) {
             Monitors::Psi(fds) => {
                 for fd in fds.iter().flatten() {
@@ -419,9 +474,14 @@ impl PressureEngine {
         Ok(Monitors::Vmpressure(mons))
     }
 
-    /// When the next poll is due (`None`: no polling; the loop may sleep until an event).
-    pub fn next_poll(&self) -> Option<Instant> {
-        self.poll.deadline_ms().map(|ms| self.clock.at_ms(ms))
+    /// When the engine must run next without an event (`None`: never; the loop may sleep until
+    /// an event): the next poll of the polling window, the next sample of the headroom watch,
+    /// or the end of a snooze.
+    pub fn next_wake(&self) -> Option<Instant> {
+        let poll = self.poll.deadline_ms();
+        let sample = self.early.next_sample_ms;
+        let snooze = self.early.low_snoozed_until;
+        [poll, sample, snooze].into_iter().flatten().min().map(|ms| self.clock.at_ms(ms))
     }
 
     /// The wait for a pressure kill's victim ended (death or timeout): polling resumes at once
@@ -431,13 +491,23 @@ impl PressureEngine {
     }
 
     /// The one entry point per wake-up. Returns `false` when the monitors failed and the
-    /// caller must re-create them ([`PressureEngine::init_monitors`]).
+    /// caller must re-create them ([`PressureEngine::restart_monitors`]).
     pub fn on_wake(&mut self, wake: Wake, env: &Env<'_>, killer: &mut dyn Killer) -> bool {
-        let wakeup = match wake {
-            Wake::Poll => {
-                self.stats.polls += 1;
-                self.last_event_level = Level::Low;
-                self.poll_wake
+        let now_ms = self.clock.ms_at(env.now);
+        match wake {
+            Wake::Timers => {
+                if self.early.low_snoozed_until.is_some_and(|t| now_ms >= t) {
+                    self.unsnooze_low();
+                }
+                if self.poll.deadline_ms().is_some_and(|t| now_ms >= t) {
+                    self.stats.polls += 1;
+                    self.last_event_level = Level::Low;
+                    let wakeup = self.poll_wake;
+                    self.cycle(wakeup, env, killer);
+                }
+                if self.early.next_sample_ms.is_some_and(|t| now_ms >= t) {
+                    self.sample(env, killer);
+                }
             }
             Wake::Monitor(index, mut flags) => {
                 let Some(level) = Level::from_index(usize::from(index)) else { return true };
@@ -448,27 +518,46 @@ impl PressureEngine {
                     error!("{} pressure monitor failed; re-creating the monitors", level.name());
                     return false;
                 }
-                let Some(wakeup) = self.event(level, env.config) else { return true };
-                wakeup
+                if let Some(wakeup) = self.event(level, env.config) {
+                    self.cycle(wakeup, env, killer);
+                }
+                self.watch(env, killer);
             }
-        };
-        self.cycle(wakeup, env, killer);
+            Wake::Early(kind) => {
+                self.stats.early_wakes += 1;
+                match kind {
+                    EARLY_THRESHOLD => {
+                        self.early.threshold.as_ref().map(UsageThreshold::take);
+                    }
+                    EARLY_LOW => {
+                        self.early.low.as_ref().map(vmpressure::Monitor::take);
+                    }
+                    _ => {}
+                }
+                self.watch(env, killer);
+            }
+        }
         true
     }
 
-    /// A monitor's event: the wake-up it makes, or `None` when it is ignored.
+    /// A monitor's event at the level of the monitor that fired: the wake-up it makes, or
+    /// `None` when it is ignored.
     fn event(&mut self, level: Level, cfg: &Config) -> Option<Wakeup> {
         let (source, level) = match &self.monitors {
             Monitors::Psi(_) => (Source::Psi, level),
             Monitors::Vmpressure(mons) => {
-                // AOSP reads every level's eventfd and takes the highest that fired.
-                let mut highest = None;
+                // AOSP runs the handler once for every ready level eventfd: it reads (and so
+                // clears) every level's counter and upgrades its own level to the highest that
+                // fired. One burst is evaluated once per ready eventfd; a handler that finds
+                // the counters drained by another evaluates at its own level (a `low` one then
+                // records the low-pressure mark, as AOSP's does).
+                let mut level = level;
                 for m in mons.iter().flatten() {
-                    if m.take() > 0 {
-                        highest = Some(m.level);
+                    if m.take() > 0 && m.level > level {
+                        level = m.level;
                     }
                 }
-                (Source::Vmpressure, highest?)
+                (Source::Vmpressure, level)
             }
             Monitors::None => return None,
         };
@@ -556,7 +645,8 @@ impl PressureEngine {
         if self.waiting_for_kill(env) {
             self.stats.skipped += 1;
             self.skipped_since_kill += 1;
-            self.record_wake(now_ms, wake, true, &Watermarks::default(), MemcgUsage::default());
+            let none = MemcgUsage::default();
+            self.record_wake(now_ms, wake, true, &Watermarks::default(), none, false);
             self.poll.update(PollUpdate::Pause, SHORT_INTERVAL_MS, now_ms);
             return;
         }
@@ -601,6 +691,7 @@ impl PressureEngine {
             (Verdict { kill: c.kill, poll: c.poll, interval_ms: c.interval_ms }, None)
         } else {
             let usage = self.memcg_usage();
+            let about_to_run_out = self.about_to_run_out(cfg, killer.kill_time_ms());
             let inputs = legacy::Inputs {
                 snapshot: &self.snap,
                 wake,
@@ -608,6 +699,7 @@ impl PressureEngine {
                 target: env.target,
                 usage,
                 page_kb: self.page_kb,
+                about_to_run_out,
             };
             let out = legacy::decide(&mut self.legacy_state, cfg, &inputs);
             // The old strategy polls after an event (on PSI), at 10 ms.
@@ -625,10 +717,14 @@ impl PressureEngine {
                     None
                 }
             };
-            (Verdict { kill, poll, interval_ms: SHORT_INTERVAL_MS }, Some(usage))
+            (
+                Verdict { kill, poll, interval_ms: SHORT_INTERVAL_MS },
+                Some((usage, about_to_run_out)),
+            )
         };
         // The watermarks the decision started from (a `wmarks` line has any read afresh).
-        self.record_wake(now_ms, wake, false, &wm.unwrap_or_default(), usage.unwrap_or_default());
+        let (usage, run_out) = usage.unwrap_or_default();
+        self.record_wake(now_ms, wake, false, &wm.unwrap_or_default(), usage, run_out);
         let (mut update, mut interval) = (verdict.poll, verdict.interval_ms);
         if let Some(k) = verdict.kill {
             self.stats.kill_decisions += 1;
@@ -678,6 +774,263 @@ impl PressureEngine {
         self.poll.update(update, interval, now_ms);
     }
 
+    /// Sets up the early-warning sources for the domain (`ro.lmk.predictive_kill`): a memory
+    /// cgroup v1 domain's usage threshold (placed from the headroom, see
+    /// [`PressureEngine::rearm_threshold`]) and its vmpressure `low` (in PSI mode; vmpressure
+    /// mode has its own `low` monitor); the system domain's PSI trigger at the shortest window
+    /// the kernel grants, and vmpressure `low` on the root memory cgroup where there is one.
+    /// A source that cannot be set up is logged and left out.
+    fn init_early(&mut self, cfg: &Config) {
+        self.drop_early();
+        self.early.on = cfg.predictive_kill;
+        if !cfg.predictive_kill {
+            return;
+        }
+        let mut sources = 0;
+        if self.domain.threshold_dir().is_some() {
+            self.rearm_threshold(cfg);
+            sources += 1;
+        }
+        if matches!(self.monitors, Monitors::Psi(_)) {
+            if let Some(dir) = self.domain.vmpressure_dir() {
+                match vmpressure::register(&dir, Level::Low) {
+                    Ok(m) => {
+                        if let Err(e) =
+                            self.poller.add(m.fd(), Token::Early(EARLY_LOW), EventFlags::IN)
+                        {
+                            warn!("early warning: vmpressure low not watched: {e}");
+                        } else {
+                            self.early.low = Some(m);
+                            sources += 1;
+                        }
+                    }
+                    Err(e) => warn!("early warning: no vmpressure low on {}: {e}", dir.display()),
+                }
+            }
+        } else if matches!(self.monitors, Monitors::Vmpressure(_)) {
+            sources += 1;
+        }
+        if self.domain.threshold_dir().is_none() {
+            // The shortest window PSI takes: 500 ms, 2 s without CAP_SYS_RESOURCE; 5 % of it.
+            let t = Trigger { stall: Stall::Some, threshold_ms: 25, window_ms: 500 };
+            let path = self.domain.psi_path();
+            match psi::register_with_fallback(&path, &t) {
+                Ok((fd, used)) => {
+                    let used = used.unwrap_or(t);
+                    match self.poller.add(&fd, Token::Early(EARLY_PSI), EventFlags::PRI) {
+                        Ok(()) => {
+                            debug!("early warning: PSI {}", used.text().trim_end_matches('\0'));
+                            self.early.psi = Some(fd);
+                            sources += 1;
+                        }
+                        Err(e) => warn!("early warning: PSI trigger not watched: {e}"),
+                    }
+                }
+                Err(e) => warn!("early warning: no PSI trigger on {}: {e}", path.display()),
+            }
+        }
+        info!("Early warning and predictive kills on ({sources} sources)");
+    }
+
+    fn drop_early(&mut self) {
+        if let Some(t) = self.early.threshold.take() {
+            let _ = self.poller.delete(t.fd());
+        }
+        if let Some(m) = self.early.low.take() {
+            let _ = self.poller.delete(m.fd());
+        }
+        if let Some(fd) = self.early.psi.take() {
+            let _ = self.poller.delete(&fd);
+        }
+        self.early.low_snoozed_until = None;
+        self.early.next_sample_ms = None;
+    }
+
+    /// The headroom now, from the latest snapshot.
+    fn headroom_kb(&self, cfg: &Config, w: Option<Watermarks>) -> i64 {
+        let min_kb = w.map_or(0, |w| w.min.saturating_mul(self.page_kb));
+        headroom_kb(&self.snap, min_kb, psi_strategy::free_swap_kb(&self.snap, cfg))
+    }
+
+    /// Places the memory cgroup usage threshold where the headroom reaches the warning level
+    /// ([`predict::warning_kb`]), or, when it is below that already, a step further down; none
+    /// when that usage is beyond the limit (a group full of page cache: there vmpressure `low`
+    /// warns). The threshold follows what reclaim cannot free, not the raw usage, so a group at
+    /// its limit with clean cache does not wake the daemon. Moved only when it changes by more
+    /// than a step.
+    fn rearm_threshold(&mut self, cfg: &Config) {
+        let Some(dir) = self.domain.threshold_dir().map(std::path::Path::to_path_buf) else {
+            return;
+        };
+        if self.domain.snapshot(&mut self.snap).is_err() {
+            return;
+        }
+        let (w, _) = self.watermarks(false, self.clock.now());
+        let m = self.snap.meminfo;
+        let headroom = self.headroom_kb(cfg, w);
+        let warning = predict::warning_kb(m.mem_total);
+        let step = warning / 4;
+        // A memcg snapshot's MemFree is limit − usage + inactive file.
+        let usage_kb = m.mem_total.saturating_sub(m.mem_free).saturating_add(m.inactive_file);
+        let at_kb = if headroom > warning + step {
+            usage_kb.saturating_add(headroom - warning)
+        } else {
+            usage_kb.saturating_add(step)
+        };
+        let want = (at_kb < m.mem_total).then(|| u64::try_from(at_kb.max(0)).unwrap_or(0) * 1024);
+        let have = self.early.threshold.as_ref().map(|t| t.bytes);
+        let step_bytes = u64::try_from(step.max(1)).unwrap_or(1) * 1024;
+        let close = |a: u64, b: u64| a.abs_diff(b) < step_bytes / 2;
+        match (want, have) {
+            (Some(a), Some(b)) if close(a, b) => {}
+            (None, None) => {}
+            (want, _) => {
+                if let Some(t) = self.early.threshold.take() {
+                    let _ = self.poller.delete(t.fd());
+                }
+                let Some(bytes) = want else { return };
+                match threshold::register(&dir, bytes) {
+                    Ok(t) => {
+                        match self.poller.add(t.fd(), Token::Early(EARLY_THRESHOLD), EventFlags::IN)
+                        {
+                            Ok(()) => self.early.threshold = Some(t),
+                            Err(e) => warn!("early warning: usage threshold not watched: {e}"),
+                        }
+                    }
+                    Err(e) => {
+                        warn!("early warning: no usage threshold on {}: {e}", dir.display())
+                    }
+                }
+            }
+        }
+    }
+
+    fn snooze_low(&mut self, now_ms: u64) {
+        if let Some(m) = &self.early.low {
+            if self.early.low_snoozed_until.is_none() && self.poller.delete(m.fd()).is_ok() {
+                self.early.low_snoozed_until = Some(now_ms + LOW_SNOOZE_MS);
+            }
+        }
+    }
+
+    fn unsnooze_low(&mut self) {
+        self.early.low_snoozed_until = None;
+        if let Some(m) = &self.early.low {
+            // What it counted meanwhile is stale.
+            m.take();
+            if let Err(e) = self.poller.add(m.fd(), Token::Early(EARLY_LOW), EventFlags::IN) {
+                warn!("early warning: vmpressure low not watched again: {e}");
+            }
+        }
+    }
+
+    /// Starts watching the headroom (if not already), with a sample now.
+    fn watch(&mut self, env: &Env<'_>, killer: &mut dyn Killer) {
+        if !self.early.on || self.early.next_sample_ms.is_some() {
+            return;
+        }
+        let now_ms = self.clock.ms_at(env.now);
+        self.early.predictor.reset(now_ms);
+        if self.trace.on() {
+            self.trace.line(format_args!("watch t={now_ms}"));
+        }
+        self.sample(env, killer);
+    }
+
+    /// One sample of the headroom watch: the headroom, the predictive rule, the next sample.
+    fn sample(&mut self, env: &Env<'_>, killer: &mut dyn Killer) {
+        let cfg = env.config;
+        let now_ms = self.clock.ms_at(env.now);
+        self.stats.samples += 1;
+        if let Err(e) = self.domain.snapshot(&mut self.snap) {
+            if let Some(n) = self.snapshot_errors.check(env.now) {
+                error!("Failed to read memory state: {e} ({n} similar errors suppressed)");
+            }
+            self.early.next_sample_ms = None;
+            return;
+        }
+        let (w, _) = self.watermarks(false, env.now);
+        let headroom = self.headroom_kb(cfg, w);
+        self.early.predictor.observe(now_ms, headroom);
+        let pending = self.waiting_for_kill(env);
+        let kill_ms = killer.kill_time_ms();
+        let warning = predict::warning_kb(self.snap.meminfo.mem_total);
+        if self.trace.on() {
+            self.trace.line(format_args!(
+                "sample t={now_ms} headroom={headroom} killms={kill_ms} warn={warning} pending={}",
+                u8::from(pending)
+            ));
+        }
+        self.early.next_sample_ms = Some(now_ms + SAMPLE_MS);
+        if pending {
+            return;
+        }
+        match self.early.predictor.verdict(now_ms, kill_ms, warning) {
+            Forecasted::Kill(k) => {
+                self.stats.kill_decisions += 1;
+                let order = KillOrder {
+                    decision: &k,
+                    ctx: KillContext {
+                        reason: k.reason,
+                        reason_text: k.text,
+                        min_adj: k.min_adj,
+                        free_mem_kb: self.snap.meminfo.mem_free,
+                        free_swap_kb: psi_strategy::free_swap_kb(&self.snap, cfg),
+                        ..KillContext::default()
+                    },
+                    wake_at: env.wake_at,
+                    decided_ms: now_ms,
+                    snapshot: &self.snap,
+                    skipped: self.stats.skipped,
+                };
+                let killed = killer.kill(&order, &mut self.trace);
+                if self.trace.on() {
+                    self.trace.line(format_args!(
+                        "decision t={now_ms} {}",
+                        trace::DecisionText(Some(&k))
+                    ));
+                    self.trace
+                        .line(format_args!("killed t={now_ms} ok={}", u8::from(killed.is_some())));
+                }
+                match killed {
+                    Some(_) => {
+                        self.stats.predictive_kills += 1;
+                        // The headroom jumps back: a new fall is measured from here.
+                        self.early.predictor.reset(now_ms);
+                    }
+                    None => self.stats.no_victim += 1,
+                }
+            }
+            Forecasted::Watch => {}
+            Forecasted::Calm => {
+                self.early.next_sample_ms = None;
+                if self.trace.on() {
+                    self.trace.line(format_args!("calm t={now_ms}"));
+                }
+                self.rearm_threshold(cfg);
+                if headroom >= warning {
+                    self.snooze_low(now_ms);
+                }
+            }
+        }
+    }
+
+    /// Whether the domain is about to run out (the guard of the old strategy): its headroom is
+    /// gone, or the watch's forecast says it runs out before a kill could bring memory back.
+    fn about_to_run_out(&self, cfg: &Config, kill_ms: u64) -> bool {
+        if !self.early.on {
+            return false;
+        }
+        let headroom = self.headroom_kb(cfg, self.watermarks.map(|(w, _)| w));
+        headroom <= 0
+            || self
+                .early
+                .predictor
+                .forecast()
+                .and_then(|f| f.exhausted_in_ms)
+                .is_some_and(|ms| ms < kill_ms.saturating_add(predict::MARGIN_MS))
+    }
+
     fn memcg_usage(&mut self) -> MemcgUsage {
         let Some((mem, memsw)) = &mut self.usage_files else { return MemcgUsage::default() };
         MemcgUsage {
@@ -708,9 +1061,10 @@ impl PressureEngine {
         pending: bool,
         w: &Watermarks,
         usage: MemcgUsage,
+        run_out: bool,
     ) {
         if self.trace.on() {
-            let line = trace::wake_line(now_ms, wake, pending, &self.snap, w, usage);
+            let line = trace::wake_line(now_ms, wake, pending, &self.snap, w, usage, run_out);
             self.trace.line(format_args!("{line}"));
         }
     }
@@ -726,9 +1080,9 @@ impl PressureEngine {
     }
 
     /// Drops the monitors and creates them again (after a monitor failed).
-    pub fn restart_monitors(&mut self, poller: &Poller, cfg: &Config) -> Result<(), MonitorError> {
-        self.drop_monitors(poller);
-        self.init_monitors(poller, cfg)
+    pub fn restart_monitors(&mut self, cfg: &Config) -> Result<(), MonitorError> {
+        self.drop_monitors();
+        self.init_monitors(cfg)
     }
 
     /// What the status report shows of the engine.

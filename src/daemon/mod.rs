@@ -184,7 +184,8 @@ impl Daemon {
         )
         .map_err(StartError::Watchdog)?;
         poller.add(watchdog.fd(), Token::Watchdog, EventFlags::IN).map_err(StartError::Epoll)?;
-        let mut engine = PressureEngine::new(domain, clock.clone(), trace);
+        let engine_poller = poller.try_clone().map_err(StartError::Epoll)?;
+        let mut engine = PressureEngine::new(domain, clock.clone(), trace, engine_poller);
         engine.record_config(&config);
         let mut d = Daemon {
             config,
@@ -217,7 +218,7 @@ impl Daemon {
             Err(e) => warn!("dumpsys lmkd unavailable: {e}"),
         }
         if !d.config.delay_monitors_until_boot || commands::boot_completed(&d.core) {
-            d.engine.init_monitors(&d.core.poller, &d.config).map_err(StartError::Monitors)?;
+            d.engine.init_monitors(&d.config).map_err(StartError::Monitors)?;
         }
         let _ = d.core.props.set("sys.lmk.reportkills", "1");
         d.size_fd_budget(limit.soft);
@@ -293,21 +294,21 @@ impl Daemon {
     /// How long the loop may sleep before a timer is due (`None`: until an event). With no
     /// pressure and no kill awaited there is none: the daemon sleeps until something happens.
     pub fn next_timer(&self) -> Option<Duration> {
-        let due = match (self.engine.next_poll(), self.pipeline.kill_wait_deadline(&self.config)) {
+        let due = match (self.engine.next_wake(), self.pipeline.kill_wait_deadline(&self.config)) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
         due.map(|t| t.saturating_duration_since(self.core.clock.now()))
     }
 
-    /// The timers: the end of the kill wait, then the polling window.
+    /// The timers: the end of the kill wait, then the engine's (polling window, headroom watch).
     fn on_timers(&mut self) {
         let now = self.core.clock.now();
         if self.pipeline.expire_kill_wait(&self.config, now) {
             self.engine.on_kill_wait_over(now);
         }
-        if self.engine.next_poll().is_some_and(|t| now >= t) {
-            self.pressure_wake(Wake::Poll);
+        if self.engine.next_wake().is_some_and(|t| now >= t) {
+            self.pressure_wake(Wake::Timers);
         }
     }
 
@@ -330,6 +331,7 @@ impl Daemon {
             }
             Token::ReaperDone => self.pipeline.on_reaper_done(&self.config),
             Token::Pressure(level) => self.pressure_wake(Wake::Monitor(level, r.flags)),
+            Token::Early(kind) => self.pressure_wake(Wake::Early(kind)),
             Token::Dump =>
             {
                 #[cfg(aosp_build)]
@@ -408,11 +410,8 @@ impl Services<'_> {
             (None, Some(level)) => self.engine.test_pressure(level, &env, &mut killer),
             (None, None) => true,
         };
-        if !healthy {
-            let poller = &killer.core.poller;
-            if self.engine.restart_monitors(poller, self.config).is_err() {
-                error!("no pressure monitors: kills on pressure stop until LMK_UPDATE_PROPS");
-            }
+        if !healthy && self.engine.restart_monitors(self.config).is_err() {
+            error!("no pressure monitors: kills on pressure stop until LMK_UPDATE_PROPS");
         }
     }
 
@@ -434,7 +433,7 @@ impl Services<'_> {
                     );
                     return;
                 }
-                match self.engine.init_monitors(&core.poller, self.config) {
+                match self.engine.init_monitors(self.config) {
                     Ok(()) => info!("Initialized monitors after boot completed."),
                     Err(e) => error!("Failed to initialize monitors after boot: {e}"),
                 }
@@ -517,7 +516,7 @@ impl Services<'_> {
         }
         let old = std::mem::replace(self.config, new);
         if self.engine.started() {
-            if let Err(e) = self.engine.init_monitors(&core.poller, self.config) {
+            if let Err(e) = self.engine.init_monitors(self.config) {
                 error!(
                     "Failed to re-create the monitors ({e}); keeping the configuration in force"
                 );

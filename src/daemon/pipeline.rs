@@ -39,6 +39,9 @@ pub const MAX_IN_FLIGHT: usize = 16;
 /// signals) would then stop every later kill. With the reaper its memory is back long before.
 pub const KILL_WAIT_CAP: Duration = Duration::from_secs(5);
 
+/// The kills the kill → memory-back time is taken from.
+const RECENT_KILL_TIMES: usize = 8;
+
 /// Records that could not be killed in one walk and are not tried again in it.
 const SKIP_PER_WALK: usize = 8;
 
@@ -136,6 +139,21 @@ impl KillPipeline {
     /// The kill history.
     pub fn history(&self) -> &KillHistory {
         &self.history
+    }
+
+    /// The daemon's kill → memory-back time, from its last few kills: each one's SIGKILL →
+    /// reaped time, or SIGKILL → death when it was not reaped (see
+    /// [`crate::policy::predict::kill_time_ms`]).
+    pub fn kill_time_ms(&self) -> u64 {
+        let skip = self.history.len().saturating_sub(RECENT_KILL_TIMES);
+        let recent = self.history.iter().skip(skip).map(|r| {
+            if r.outcome == Some(ReapOutcome::Reaped) {
+                r.reap_us
+            } else {
+                r.death_us
+            }
+        });
+        crate::policy::predict::kill_time_ms(recent)
     }
 
     /// How long the decision waits for a pressure kill's victim.
@@ -576,5 +594,9 @@ pub(crate) struct PressureKiller<'a> {
 impl Killer for PressureKiller<'_> {
     fn kill(&mut self, order: &KillOrder<'_>, trace: &mut Recorder) -> Option<i64> {
         self.pipeline.kill_for_pressure(self.core, self.config, order, trace)
+    }
+
+    fn kill_time_ms(&self) -> u64 {
+        self.pipeline.kill_time_ms()
     }
 }

@@ -154,6 +154,33 @@ pub struct Snapshot {
     pub vmstat: Vmstat,
     /// Memory PSI averages of the domain.
     pub psi: PsiAverages,
+    /// A memory cgroup's snapshot: its `MemFree` already counts the inactive file pages (see
+    /// the table above).
+    pub memcg: bool,
+}
+
+/// The headroom of a domain, in kB: the memory it can still give before the kernel's OOM
+/// killer must act, counting only what reclaim can create without thrashing —
+///
+/// * free memory (`MemFree − CmaFree`; in a memory cgroup limit − usage),
+/// * plus the file pages above the working set (`Inactive(file)`: the kernel protects the
+///   active list, and what it reclaims first is the inactive one; a cgroup's `MemFree`
+///   already includes it),
+/// * plus `swap_kb`, the free swap that can really take pages (the caller's estimate: the
+///   effective free swap of AOSP's strategy, `SwapFree` capped at `easy_available ×
+///   ro.lmk.swap_compression_ratio`),
+/// * minus the min watermark, below which allocations stall in direct reclaim (a cgroup's
+///   derived one: 1/64 of its limit).
+///
+/// It goes negative when the domain is past its min watermark.
+pub fn headroom_kb(s: &Snapshot, min_wmark_kb: i64, swap_kb: i64) -> i64 {
+    let m = &s.meminfo;
+    let free = if s.memcg {
+        m.mem_free
+    } else {
+        m.mem_free.saturating_sub(m.cma_free).saturating_add(m.inactive_file)
+    };
+    free.saturating_add(swap_kb.max(0)).saturating_sub(min_wmark_kb)
 }
 
 /// The page size in kB.
@@ -317,6 +344,15 @@ impl Domain {
         }
     }
 
+    /// The memory cgroup v1 directory whose usage thresholds give the early warning of a
+    /// memcg domain (`None` for the system domain and for cgroup v2).
+    pub fn threshold_dir(&self) -> Option<&Path> {
+        match self {
+            Domain::System(_) => None,
+            Domain::Memcg(m) => (!m.v2).then_some(m.path.as_path()),
+        }
+    }
+
     /// Reads a snapshot into `out`. Nothing is allocated.
     pub fn snapshot(&mut self, out: &mut Snapshot) -> Result<(), MemoryError> {
         match self {
@@ -327,6 +363,7 @@ impl Domain {
                     Some(p) => p.parse(parse::parse_psi).unwrap_or_default(),
                     None => PsiAverages::default(),
                 };
+                out.memcg = false;
                 Ok(())
             }
             Domain::Memcg(m) => m.snapshot(out),
@@ -437,6 +474,7 @@ impl MemcgDomain {
             Some(p) => p.parse(parse::parse_psi).unwrap_or_default(),
             None => PsiAverages::default(),
         };
+        out.memcg = true;
         Ok(())
     }
 }

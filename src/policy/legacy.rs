@@ -86,6 +86,10 @@ pub struct Inputs<'a> {
     pub usage: MemcgUsage,
     /// The page size in kB.
     pub page_kb: i64,
+    /// The domain is about to run out (`ro.lmk.predictive_kill`'s guard): its headroom is
+    /// gone or falls faster than a kill could bring memory back. Level mode then does not
+    /// ignore the event for want of an earlier low-pressure one.
+    pub about_to_run_out: bool,
 }
 
 /// One event (or poll) of the old strategy.
@@ -137,7 +141,7 @@ pub fn decide(st: &mut LegacyState, cfg: &Config, inp: &Inputs<'_>) -> LegacyOut
             }
         }
     }
-    if !cfg.low_ram && free_pages >= st.low_pressure_max {
+    if !cfg.low_ram && free_pages >= st.low_pressure_max && !inp.about_to_run_out {
         return LegacyOutcome::Ignore("more memory is available than at low pressure");
     }
     LegacyOutcome::Kill(KillDecision {
@@ -197,6 +201,7 @@ mod tests {
                 target: &t,
                 usage: MemcgUsage::default(),
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert_eq!(
@@ -214,6 +219,7 @@ mod tests {
                 target: &t,
                 usage: MemcgUsage::default(),
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert!(matches!(d, LegacyOutcome::Ignore(_)));
@@ -242,7 +248,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: u,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Ignore(_)
@@ -258,7 +265,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: u,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Ignore(_)
@@ -274,6 +282,7 @@ mod tests {
                 target: &t,
                 usage: u,
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert_eq!(
@@ -290,6 +299,7 @@ mod tests {
                 target: &t,
                 usage: u,
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert_eq!(d, LegacyOutcome::Kill(KillDecision { min_adj: 0, ..KillDecision::default() }));
@@ -304,7 +314,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: u,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Ignore(_)
@@ -320,6 +331,7 @@ mod tests {
                 target: &t,
                 usage: u,
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert_eq!(st.low_pressure_max, 25_000);
@@ -333,6 +345,7 @@ mod tests {
                 target: &t,
                 usage: u,
                 page_kb: 4,
+                about_to_run_out: false,
             },
         );
         assert_eq!(st.low_pressure_max, 26_000);
@@ -363,7 +376,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: heavy,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Kill(KillDecision { min_adj: 0, ..KillDecision::default() })
@@ -380,7 +394,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: light,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Ignore(_)
@@ -397,7 +412,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: mid,
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Kill(KillDecision { min_adj: 800, ..KillDecision::default() })
@@ -413,7 +429,8 @@ mod tests {
                     totalreserve_pages: 0,
                     target: &t,
                     usage: MemcgUsage::default(),
-                    page_kb: 4
+                    page_kb: 4,
+                    about_to_run_out: false,
                 }
             ),
             LegacyOutcome::Kill(KillDecision { min_adj: 0, ..KillDecision::default() })

@@ -6,6 +6,7 @@
 //!
 //! * [`psi_strategy`]: AOSP's new strategy (the PSI decision table, reference §4.5).
 //! * [`legacy`]: the old strategy, in level mode and minfree mode (§4.6).
+//! * [`predict`]: the predictive kill rule (the headroom's fall, `ro.lmk.predictive_kill`).
 //! * [`victim`]: which process of a level dies (§5.2).
 //! * [`trace`]: recording and replaying the inputs of decisions.
 //!
@@ -22,6 +23,7 @@
 //! | 12. the watchdog never kills adj < 0 | kept |
 
 pub mod legacy;
+pub mod predict;
 pub mod psi_strategy;
 pub mod trace;
 pub mod victim;

@@ -581,6 +581,7 @@ mod tests {
             },
             vmstat: Vmstat { nr_inactive_file: LRU, ..Vmstat::default() },
             psi: PsiAverages::default(),
+            memcg: false,
         })
     }
 

@@ -13,7 +13,15 @@
 //! decision t=1000 kill min_adj=201 reason=4         what the daemon decided (informational)
 //! wmarks t=1000 wmin=... wlow=... whigh=... wreserve=...  watermarks read afresh for the first kill
 //! pick t=1000 adj=200 heaviest=1 cand=812:5120,813:- chosen=812   a victim choice
+//! watch t=1000                                      a headroom watch begins (predictive rule)
+//! sample t=1020 headroom=41984 killms=36 warn=65536 pending=0   one sample of it (kB, ms)
+//! calm t=1640                                       the watch ends (informational)
 //! ```
+//!
+//! A `sample` line replays through [`super::predict`]: the headroom is observed and, unless a
+//! kill was awaited (`pending=1`), the verdict taken with the kill time and warning level
+//! recorded; a kill there is a decision at that time like a wake's. A `wake` line of the old
+//! strategy may carry `run_out=1`, the predictive rule's guard.
 //!
 //! A `pick` line lists the candidates of one adj in LRU order (least recently updated first)
 //! as `pid:resident pages` (`-` when not read or unreadable); replaying it runs the same pure
@@ -34,6 +42,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::legacy::{self, LegacyOutcome, LegacyState, MemcgUsage};
+use super::predict::{self, Predictor};
 use super::psi_strategy::{self, PsiState};
 use super::victim::{self, Candidate};
 use super::Level;
@@ -52,6 +61,7 @@ pub fn wake_line(
     s: &Snapshot,
     w: &Watermarks,
     usage: MemcgUsage,
+    run_out: bool,
 ) -> String {
     let m = &s.meminfo;
     let v = &s.vmstat;
@@ -99,6 +109,12 @@ pub fn wake_line(
     }
     if let Some(u) = usage.memsw {
         let _ = write!(l, " memsw_usage={u}");
+    }
+    if run_out {
+        l.push_str(" run_out=1");
+    }
+    if s.memcg {
+        l.push_str(" memcg=1");
     }
     l
 }
@@ -194,7 +210,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
     let mut out: Vec<Replayed> = Vec::new();
     let mut expects: HashMap<u64, String> = HashMap::new();
     // Parse everything first: expectations may follow their wake line.
-    let mut wakes: Vec<(usize, HashMap<&str, &str>)> = Vec::new();
+    let mut events: Vec<(usize, &str, HashMap<&str, &str>)> = Vec::new();
     let mut killed: HashMap<u64, bool> = HashMap::new();
     let mut fresh: HashMap<u64, HashMap<&str, &str>> = HashMap::new();
     let mut picks: Vec<(usize, u64, Replayed)> = Vec::new();
@@ -223,7 +239,8 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 }
                 target = TargetTable::new(&pairs).ok_or_else(|| err("more than 6 targets"))?;
             }
-            "wake" => wakes.push((n + 1, fields(rest))),
+            "wake" | "sample" | "watch" => events.push((n + 1, kind, fields(rest))),
+            "calm" => {}
             "killed" => {
                 let f = fields(rest);
                 let t =
@@ -260,7 +277,8 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
     ));
     let mut psi = PsiState::new(&cfg);
     let mut old = LegacyState::default();
-    for (line, f) in wakes {
+    let mut predictor = Predictor::default();
+    for (line, kind, f) in events {
         let err = |what: &str| TraceError { line, what: what.to_owned() };
         let num = |k: &str| -> Result<i64, TraceError> {
             f.get(k).map_or(Ok(0), |v| {
@@ -271,6 +289,29 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             })
         };
         let t = u64::try_from(num("t")?).map_err(|_| err("negative t"))?;
+        if kind == "watch" {
+            predictor.reset(t);
+            continue;
+        }
+        if kind == "sample" {
+            predictor.observe(t, num("headroom")?);
+            if num("pending")? == 1 {
+                continue;
+            }
+            let kill_ms = u64::try_from(num("killms")?).map_err(|_| err("negative killms"))?;
+            if let predict::Verdict::Kill(k) = predictor.verdict(t, kill_ms, num("warn")?) {
+                if killed.get(&t).copied().unwrap_or(true) {
+                    predictor.reset(t);
+                }
+                out.push(Replayed {
+                    t,
+                    decision: decision_text(Some(&k)),
+                    expected: expects.get(&t).cloned(),
+                    text: k.text.as_str().to_owned(),
+                });
+            }
+            continue;
+        }
         let level = match f.get("lvl").copied().unwrap_or("medium") {
             "low" => Level::Low,
             "medium" => Level::Medium,
@@ -313,6 +354,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 },
                 ..PsiAverages::default()
             },
+            memcg: f.get("memcg") == Some(&"1"),
         };
         let w = watermarks(&num)?;
         let usage = MemcgUsage {
@@ -375,6 +417,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 target: &target,
                 usage,
                 page_kb,
+                about_to_run_out: num("run_out")? == 1,
             };
             match legacy::decide(&mut old, &cfg, &inputs) {
                 LegacyOutcome::Kill(k) => Some(k),

@@ -1,9 +1,10 @@
-//! Pressure sources and the polling window.
+//! The kernel's pressure sources.
 //!
 //! * [`psi`]: PSI triggers (`some`/`full` stall thresholds in a window) on the domain's memory
 //!   pressure file; the fd turns `EPOLLPRI` when the stall is exceeded. AOSP's 1 s window is
 //!   used when the kernel accepts it; without `CAP_SYS_RESOURCE` the kernel wants a multiple of
 //!   2 s, and the daemon then falls back to 2 s and says so once.
+//! * [`threshold`]: memory cgroup v1 usage thresholds, the early warning of a memcg domain.
 //! * [`vmpressure`]: memory cgroup v1 `memory.pressure_level` events (low/medium/critical)
 //!   through eventfds, the fallback when PSI is off or unavailable.
 //!
@@ -11,4 +12,5 @@
 //! are decided by [`crate::policy`] and the daemon's pressure engine.
 
 pub mod psi;
+pub mod threshold;
 pub mod vmpressure;

@@ -53,6 +53,12 @@ pub struct StatusReport {
     pub kill_decisions: u64,
     /// Decisions that found nobody to kill.
     pub no_victim: u64,
+    /// Early-warning wake-ups (`ro.lmk.predictive_kill`).
+    pub early_wakes: u64,
+    /// Samples of the headroom watch.
+    pub samples: u64,
+    /// Kills of the predictive rule.
+    pub predictive_kills: u64,
     /// Whether the polling window is open now.
     pub polling: bool,
     /// MemFree of the last snapshot, kB.
@@ -159,6 +165,11 @@ impl StatusReport {
             "  kill decisions  {} ({} found nobody to kill)",
             self.kill_decisions, self.no_victim
         );
+        let _ = writeln!(
+            o,
+            "  early warning   {} wake-ups, {} samples, {} predictive kills",
+            self.early_wakes, self.samples, self.predictive_kills
+        );
         let _ = writeln!(o, "  MemFree         {} kB", self.mem_free_kb);
         let _ = writeln!(o, "  SwapFree        {} kB", self.swap_free_kb);
         let _ = writeln!(o, "  file LRU        {} kB", self.file_lru_kb);
@@ -251,8 +262,8 @@ impl StatusReport {
         json_str(&mut o, &self.domain);
         let _ = write!(
             o,
-            ",\"psi_window_ms\":{},\"pressure\":{{\"events\":{{\"low\":{},\"medium\":{},\"critical\":{}}},\"polls\":{},\"skipped\":{},\"kill_decisions\":{},\"no_victim\":{},\"polling\":{}}}",
-            self.psi_window_ms, self.events[0], self.events[1], self.events[2], self.polls, self.skipped, self.kill_decisions, self.no_victim, self.polling
+            ",\"psi_window_ms\":{},\"pressure\":{{\"events\":{{\"low\":{},\"medium\":{},\"critical\":{}}},\"polls\":{},\"skipped\":{},\"kill_decisions\":{},\"no_victim\":{},\"early_wakes\":{},\"samples\":{},\"predictive_kills\":{},\"polling\":{}}}",
+            self.psi_window_ms, self.events[0], self.events[1], self.events[2], self.polls, self.skipped, self.kill_decisions, self.no_victim, self.early_wakes, self.samples, self.predictive_kills, self.polling
         );
         let _ = write!(
             o,

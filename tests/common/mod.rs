@@ -2,6 +2,8 @@
 //! temporary socket, child processes that clean up after themselves, and the root/kernel gate.
 #![allow(dead_code)]
 
+pub mod rig;
+
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
