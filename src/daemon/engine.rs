@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::event::{Poller, Token};
 use crate::kill::KillContext;
-use crate::memory::{headroom_kb, Domain, KernelFile, Snapshot, Watermarks};
+use crate::memory::{demand_kb, headroom_kb, Domain, KernelFile, Snapshot, Watermarks};
 use crate::policy::legacy::{self, LegacyOutcome, MemcgUsage};
 use crate::policy::predict::{self, Predictor, Verdict as Forecasted, SAMPLE_MS};
 use crate::policy::psi_strategy::{self, WATERMARK_REFRESH_MS};
@@ -951,13 +951,14 @@ impl PressureEngine {
         }
         let (w, _) = self.watermarks(false, env.now);
         let headroom = self.headroom_kb(cfg, w);
-        self.early.predictor.observe(now_ms, headroom);
+        let demand = demand_kb(&self.snap);
+        self.early.predictor.observe(now_ms, headroom, demand);
         let pending = self.waiting_for_kill(env);
         let kill_ms = killer.kill_time_ms();
         let warning = predict::warning_kb(self.snap.meminfo.mem_total);
         if self.trace.on() {
             self.trace.line(format_args!(
-                "sample t={now_ms} headroom={headroom} killms={kill_ms} warn={warning} pending={}",
+                "sample t={now_ms} headroom={headroom} demand={demand} killms={kill_ms} warn={warning} pending={}",
                 u8::from(pending)
             ));
         }
@@ -1022,11 +1023,12 @@ impl PressureEngine {
             return false;
         }
         let headroom = self.headroom_kb(cfg, self.watermarks.map(|(w, _)| w));
-        headroom <= 0
-            || self
-                .early
-                .predictor
-                .forecast()
+        // Only a watch under way has a forecast of now.
+        let forecast = self.early.next_sample_ms.and_then(|_| self.early.predictor.forecast());
+        let falling = forecast.is_some_and(|f| f.fall_kb_per_s > 0);
+        // Gone: unless the watch has measured that nothing grows (the page cache moving).
+        (headroom <= 0 && (falling || forecast.is_none()))
+            || forecast
                 .and_then(|f| f.exhausted_in_ms)
                 .is_some_and(|ms| ms < kill_ms.saturating_add(predict::MARGIN_MS))
     }

@@ -160,27 +160,56 @@ pub struct Snapshot {
 }
 
 /// The headroom of a domain, in kB: the memory it can still give before the kernel's OOM
-/// killer must act, counting only what reclaim can create without thrashing —
+/// killer must act, counting only what reclaim can create without thrashing — free memory,
+/// plus the file pages above the working set, plus `swap_kb` (the free swap that can really
+/// take pages: the caller's estimate, the effective free swap of AOSP's strategy, `SwapFree`
+/// capped at `easy_available × ro.lmk.swap_compression_ratio`), minus the min watermark below
+/// which allocations stall in direct reclaim. It goes negative past the min watermark.
 ///
-/// * free memory (`MemFree − CmaFree`; in a memory cgroup limit − usage),
-/// * plus the file pages above the working set (`Inactive(file)`: the kernel protects the
-///   active list, and what it reclaims first is the inactive one; a cgroup's `MemFree`
-///   already includes it),
-/// * plus `swap_kb`, the free swap that can really take pages (the caller's estimate: the
-///   effective free swap of AOSP's strategy, `SwapFree` capped at `easy_available ×
-///   ro.lmk.swap_compression_ratio`),
-/// * minus the min watermark, below which allocations stall in direct reclaim (a cgroup's
-///   derived one: 1/64 of its limit).
-///
-/// It goes negative when the domain is past its min watermark.
+/// * System domain: `MemFree − CmaFree + Inactive(file)` from one read of `/proc/meminfo` (the
+///   kernel protects the active file list; what it reclaims first is the inactive one).
+/// * Memory cgroup: its limit minus what reclaim cannot take — anonymous memory, unevictable
+///   pages and the active file list (the group's file working set) — all from one read of
+///   `memory.stat`. The same measure as limit − usage + inactive file, but usage and
+///   `memory.stat` read at two instants disagree by tens of MiB while file I/O runs, and a
+///   forecast over such samples sees falls that are not there (measured: a 42 MiB dip in one
+///   20 ms sample while a group re-read a file). Kernel memory charged to the group is not in
+///   `memory.stat`; the rule's margins cover it (page tables and slab of a few hundred MiB of
+///   apps are a few MiB).
 pub fn headroom_kb(s: &Snapshot, min_wmark_kb: i64, swap_kb: i64) -> i64 {
     let m = &s.meminfo;
     let free = if s.memcg {
-        m.mem_free
+        let kept = m
+            .active_anon
+            .saturating_add(m.inactive_anon)
+            .saturating_add(m.unevictable)
+            .saturating_add(m.active_file);
+        m.mem_total.saturating_sub(kept)
     } else {
         m.mem_free.saturating_sub(m.cma_free).saturating_add(m.inactive_file)
     };
     free.saturating_add(swap_kb.max(0)).saturating_sub(min_wmark_kb)
+}
+
+/// What reclaim cannot give back, in kB: the memory whose growth runs a domain out (the
+/// predictive rule measures its rate, [`crate::policy::predict`]). Page cache can always be
+/// dropped, so its coming and going — a file being read, pages activated on a second access —
+/// is not a fall toward the OOM killer, however fast it is.
+///
+/// * System domain: `MemTotal − MemFree − Active(file) − Inactive(file)` (anonymous memory,
+///   kernel memory, the compressed swap pool: swapping anonymous memory out lowers it by what
+///   compression saves).
+/// * Memory cgroup: anonymous memory and unevictable pages (`memory.stat`).
+pub fn demand_kb(s: &Snapshot) -> i64 {
+    let m = &s.meminfo;
+    if s.memcg {
+        m.active_anon.saturating_add(m.inactive_anon).saturating_add(m.unevictable)
+    } else {
+        m.mem_total
+            .saturating_sub(m.mem_free)
+            .saturating_sub(m.active_file)
+            .saturating_sub(m.inactive_file)
+    }
 }
 
 /// The page size in kB.

@@ -2,6 +2,12 @@
 //! [`crate::memory::headroom_kb`]), how fast it falls, and whether it runs out before a kill
 //! could bring memory back.
 //!
+//! Two measures per sample: the headroom ([`crate::memory::headroom_kb`], how far the domain
+//! is from running out) and the demand ([`crate::memory::demand_kb`], what reclaim cannot give
+//! back). The fall is the demand's growth: page cache coming and going (a file read, pages
+//! activated by a second access) moves the headroom by tens of MiB within a sample and is not
+//! a step toward the OOM killer; anonymous memory growing is.
+//!
 //! AOSP lmkd, and this daemon without this rule, act on the kernel's pressure signals: a PSI
 //! stall window that fills, or a vmpressure level. A domain with nothing to reclaim (no page
 //! cache, no swap) gives neither before its limit, and the kernel's OOM killer acts first. Here
@@ -9,12 +15,14 @@
 //! shortest window, memevents' kswapd wake), samples the headroom every [`SAMPLE_MS`] while
 //! woken, and this module decides from the samples:
 //!
-//! * the fall rate is the slope of a least-squares line through the samples of the last
-//!   [`RATE_WINDOW_MS`] (at least three samples; a rise counts as no fall);
+//! * the fall rate is the slope of a least-squares line through the demand samples of the last
+//!   [`RATE_WINDOW_MS`] (at least [`MIN_SAMPLES`] of them, spanning [`MIN_SPAN_MS`]: one odd
+//!   sample must not make a rate; a rise counts as no fall);
 //! * the time to exhaustion is headroom / fall rate;
 //! * a kill is due when that time is shorter than the daemon's own kill → memory-back time
 //!   (measured from its kill history: the slowest of its recent reaps and deaths; before the
-//!   first kill [`DEFAULT_KILL_MS`]) plus [`MARGIN_MS`], or when the headroom is gone already;
+//!   first kill [`DEFAULT_KILL_MS`]) plus [`MARGIN_MS`], or when the headroom is gone already
+//!   and the demand still grows;
 //! * the watch ends when the headroom is comfortable ([`Predictor::calm`]).
 //!
 //! Pure: samples and times are arguments.
@@ -30,6 +38,10 @@ use crate::kill::{KillReason, ReasonText};
 pub const SAMPLE_MS: u64 = 20;
 /// The samples the fall rate is fitted over.
 pub const RATE_WINDOW_MS: u64 = 200;
+/// The fewest samples a rate is fitted to.
+pub const MIN_SAMPLES: i128 = 4;
+/// The shortest span of samples a rate is fitted to: three periods.
+pub const MIN_SPAN_MS: u64 = 3 * SAMPLE_MS;
 /// The kill → memory-back time assumed before the daemon has measured one: conservative
 /// (a 1 GiB starved victim took about 300 ms on the development machines; most take 10–60).
 pub const DEFAULT_KILL_MS: u64 = 150;
@@ -51,8 +63,8 @@ const SAMPLES: usize = 16;
 /// The samples of one watch.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Predictor {
-    /// (time ms, headroom kB), a ring.
-    samples: [(u64, i64); SAMPLES],
+    /// (time ms, headroom kB, demand kB), a ring.
+    samples: [(u64, i64, i64); SAMPLES],
     len: usize,
     next: usize,
     /// The last time the headroom fell (or the watch began).
@@ -87,36 +99,40 @@ impl Predictor {
         *self = Predictor { last_fall_ms: now_ms, ..Predictor::default() };
     }
 
-    /// Adds a sample.
-    pub fn observe(&mut self, t_ms: u64, headroom_kb: i64) {
-        if let Some(&(_, prev)) = self.last() {
-            if headroom_kb < prev {
+    /// Adds a sample: the headroom and the demand, kB.
+    pub fn observe(&mut self, t_ms: u64, headroom_kb: i64, demand_kb: i64) {
+        if let Some(&(_, _, prev)) = self.last() {
+            if demand_kb > prev {
                 self.last_fall_ms = t_ms;
             }
         } else {
             self.last_fall_ms = t_ms;
         }
-        self.samples[self.next] = (t_ms, headroom_kb);
+        self.samples[self.next] = (t_ms, headroom_kb, demand_kb);
         self.next = (self.next + 1) % SAMPLES;
         self.len = (self.len + 1).min(SAMPLES);
     }
 
-    fn last(&self) -> Option<&(u64, i64)> {
+    fn last(&self) -> Option<&(u64, i64, i64)> {
         (self.len > 0).then(|| &self.samples[(self.next + SAMPLES - 1) % SAMPLES])
     }
 
     /// The forecast from the samples of the last [`RATE_WINDOW_MS`].
     pub fn forecast(&self) -> Option<Forecast> {
-        let &(t_last, h_last) = self.last()?;
+        let &(t_last, h_last, _) = self.last()?;
         // Least squares over the recent samples, in ms and kB (i128: no overflow).
         let (mut n, mut st, mut sh, mut stt, mut sth) = (0i128, 0i128, 0i128, 0i128, 0i128);
+        let mut span = 0;
         for i in 0..self.len {
-            let (t, h) = self.samples[(self.next + SAMPLES - 1 - i) % SAMPLES];
+            let (t, _, d) = self.samples[(self.next + SAMPLES - 1 - i) % SAMPLES];
             if t_last.saturating_sub(t) > RATE_WINDOW_MS {
                 break;
             }
+            span = t_last - t;
+            // Time runs backwards from the last sample and the demand is negated, so that a
+            // growing demand is a positive slope: the headroom's fall.
             let t = i128::from(t_last - t);
-            let h = i128::from(h);
+            let h = -i128::from(d);
             n += 1;
             st += t;
             sh += h;
@@ -126,7 +142,7 @@ impl Predictor {
         let denom = n * stt - st * st;
         // Slope in kB per ms over "ms before the last sample": a positive slope here means the
         // headroom was higher in the past, i.e. it falls.
-        let fall_kb_per_s = if n >= 3 && denom != 0 {
+        let fall_kb_per_s = if n >= MIN_SAMPLES && span >= MIN_SPAN_MS && denom != 0 {
             let slope_milli = (n * sth - st * sh) * 1000 / denom;
             i64::try_from(slope_milli.max(0)).unwrap_or(i64::MAX)
         } else {
@@ -151,7 +167,7 @@ impl Predictor {
     pub fn verdict(&self, now_ms: u64, kill_ms: u64, warning_kb: i64) -> Verdict {
         let Some(f) = self.forecast() else { return Verdict::Watch };
         let due = kill_ms.saturating_add(MARGIN_MS);
-        let gone = f.headroom_kb <= 0;
+        let gone = f.headroom_kb <= 0 && f.fall_kb_per_s > 0;
         if gone || f.exhausted_in_ms.is_some_and(|ms| ms < due) {
             return Verdict::Kill(decision(&f, gone));
         }
@@ -204,13 +220,14 @@ mod tests {
 
     const MIB: i64 = 1024;
 
-    /// A predictor fed `headroom(t)` every sample period from `from` to `to` (ms).
+    /// A predictor fed `headroom(t)` every sample period from `from` to `to` (ms), the demand
+    /// taking up exactly what the headroom loses.
     fn fed(from: u64, to: u64, headroom: impl Fn(u64) -> i64) -> Predictor {
         let mut p = Predictor::default();
         p.reset(from);
         let mut t = from;
         while t <= to {
-            p.observe(t, headroom(t));
+            p.observe(t, headroom(t), 1024 * MIB - headroom(t));
             t += SAMPLE_MS;
         }
         p
@@ -228,9 +245,11 @@ mod tests {
         let p = fed(0, 100, |t| 10 * MIB + i64::try_from(t).unwrap());
         assert_eq!(p.forecast().unwrap().fall_kb_per_s, 0);
         assert_eq!(p.forecast().unwrap().exhausted_in_ms, None);
-        // Two samples are not a rate.
-        let p = fed(0, SAMPLE_MS, |t| 100 * MIB - i64::try_from(t).unwrap() * MIB);
+        // Three samples are not a rate yet; a fourth, three periods on, is.
+        let p = fed(0, 2 * SAMPLE_MS, |t| 100 * MIB - i64::try_from(t).unwrap() * MIB);
         assert_eq!(p.forecast().unwrap().fall_kb_per_s, 0);
+        let p = fed(0, 3 * SAMPLE_MS, |t| 100 * MIB - i64::try_from(t).unwrap() * MIB);
+        assert_eq!(p.forecast().unwrap().fall_kb_per_s, 1000 * MIB);
     }
 
     #[test]
@@ -263,9 +282,25 @@ mod tests {
         }
         // The same fall with a measured 10 ms kill: 200 ms is enough time, keep watching.
         assert_eq!(p.verdict(100, 10, w), Verdict::Watch);
-        // Headroom already gone: kill whatever the rate.
-        let p = fed(0, 100, |_| -MIB);
+        // Headroom already gone and the demand still growing: kill whatever the rate.
+        let p = fed(0, 100, |t| -MIB - i64::try_from(t).unwrap());
         assert!(matches!(p.verdict(100, 10, w), Verdict::Kill(_)));
+        // Gone but not growing (nothing left to run out of faster): no kill.
+        let p = fed(0, 100, |_| -MIB);
+        assert!(!matches!(p.verdict(100, 10, w), Verdict::Kill(_)));
+    }
+
+    #[test]
+    fn page_cache_moving_the_headroom_is_not_a_fall() {
+        // The headroom dips by 75 MiB in one sample (pages activated by a re-read), the demand
+        // (anonymous memory) stays: no rate, no kill.
+        let mut p = Predictor::default();
+        p.reset(0);
+        for (i, h) in [175, 173, 175, 100, 150, 170].into_iter().enumerate() {
+            p.observe(i as u64 * SAMPLE_MS, h * MIB, 80 * MIB);
+        }
+        assert_eq!(p.forecast().unwrap().fall_kb_per_s, 0);
+        assert!(!matches!(p.verdict(5 * SAMPLE_MS, DEFAULT_KILL_MS, 32 * MIB), Verdict::Kill(_)));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! wmarks t=1000 wmin=... wlow=... whigh=... wreserve=...  watermarks read afresh for the first kill
 //! pick t=1000 adj=200 heaviest=1 cand=812:5120,813:- chosen=812   a victim choice
 //! watch t=1000                                      a headroom watch begins (predictive rule)
-//! sample t=1020 headroom=41984 killms=36 warn=65536 pending=0   one sample of it (kB, ms)
+//! sample t=1020 headroom=41984 demand=301200 killms=36 warn=65536 pending=0   one sample (kB, ms)
 //! calm t=1640                                       the watch ends (informational)
 //! ```
 //!
@@ -294,7 +294,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             continue;
         }
         if kind == "sample" {
-            predictor.observe(t, num("headroom")?);
+            predictor.observe(t, num("headroom")?, num("demand")?);
             if num("pending")? == 1 {
                 continue;
             }
