@@ -20,8 +20,8 @@
 //! daemon as AOSP: `ro.lmk.predictive_kill=false`), `kernel` (no daemon; the bench writes each
 //! app's `oom_score_adj` itself, so the kernel's memcg OOM killer has the same ranking).
 //!
-//! Per run: kernel OOM kills (and how many of them came while a killable registered app, adj
-//! > 0, was alive), daemon kills, kills beyond [`NEEDED`], the first death after the growth
+//! Per run: kernel OOM kills (and how many of them came while a killable registered app, one
+//! with adj above 0, was alive), daemon kills, kills beyond [`NEEDED`], the first death after the growth
 //! began, the sandbox's PSI `some` stall (cgroup v2 `memory.pressure`), the foreground app's
 //! survival. A run ends once the foreground app is at its cap (or dead) and nothing died for
 //! 2 s, or after 40 s of growth.
