@@ -41,6 +41,7 @@ const REQUIRED: &[&str] = &[
     "legacy_levels",
     "legacy_minfree",
     "idle",
+    "predictive_race",
 ];
 
 /// The times of the `expect` lines of a trace.

@@ -299,17 +299,19 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 continue;
             }
             let kill_ms = u64::try_from(num("killms")?).map_err(|_| err("negative killms"))?;
-            if let predict::Verdict::Kill(k) = predictor.verdict(t, kill_ms, num("warn")?) {
-                if killed.get(&t).copied().unwrap_or(true) {
-                    predictor.reset(t);
-                }
-                out.push(Replayed {
-                    t,
-                    decision: decision_text(Some(&k)),
-                    expected: expects.get(&t).cloned(),
-                    text: k.text.as_str().to_owned(),
-                });
+            let kill = match predictor.verdict(t, kill_ms, num("warn")?) {
+                predict::Verdict::Kill(k) => Some(k),
+                _ => None,
+            };
+            if kill.is_some() && killed.get(&t).copied().unwrap_or(true) {
+                predictor.reset(t);
             }
+            out.push(Replayed {
+                t,
+                decision: decision_text(kill.as_ref()),
+                expected: expects.get(&t).cloned(),
+                text: kill.map(|k| k.text.as_str().to_owned()).unwrap_or_default(),
+            });
             continue;
         }
         let level = match f.get("lvl").copied().unwrap_or("medium") {
