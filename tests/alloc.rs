@@ -6,6 +6,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::rig;
 use common::*;
 use lmkd::client::Client;
 use lmkd::config::FileProperties;
@@ -183,4 +184,64 @@ fn kill_count(daemon: &mut Daemon, client: &Client) -> i32 {
     let n = client.recv_packet(&mut buf).unwrap();
     assert_eq!(n, 8);
     i32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]])
+}
+
+/// Proves that the early-warning watch and the predictive rule allocate nothing once warm: a
+/// pressure event starts a headroom watch (the in-process rig, `tests/common/rig.rs`: a fake
+/// clock and a memory domain of the test's own files), the clock moves sample by sample while
+/// free memory falls at 200 MiB/s, the rule kills (victim choice, SIGKILL through the reaper
+/// hand-over, reports), and the watch goes on. The domain's files are rewritten in place from
+/// texts made before counting.
+#[test]
+fn the_predictive_path_makes_no_heap_allocation() {
+    use std::os::unix::fs::FileExt;
+    let _s = rig::serial();
+    lmkd::logging::init(false);
+    let Some(mut r) = rig::Rig::new("ro.lmk.predictive_kill=true\n") else { return };
+    r.register(12, 900);
+    let open =
+        |name: &str| std::fs::OpenOptions::new().write(true).open(r.domain.join(name)).unwrap();
+    let (usage, stat) = (open("memory.usage_in_bytes"), open("memory.stat"));
+    // 4 MiB per 20 ms sample: 200 MiB/s, from 300 MiB free down to 4 MiB.
+    let texts: Vec<(String, String)> =
+        (0..74).map(|i| rig::domain_files((300 - 4 * i) * rig::MIB)).collect();
+    let put = |i: usize| {
+        let (u, s) = &texts[i];
+        usage.set_len(0).unwrap();
+        usage.write_all_at(u.as_bytes(), 0).unwrap();
+        stat.set_len(0).unwrap();
+        stat.write_all_at(s.as_bytes(), 0).unwrap();
+    };
+    let event = ExtCommand::TestPressure { level: 1 }.encode();
+    // Runs the loop for one sample period of fake time with the domain at `texts[i]`.
+    let step = |r: &mut rig::Rig, i: usize| {
+        put(i);
+        r.clock.advance(Duration::from_millis(20));
+        while r.d.run_once(Some(Duration::ZERO)).unwrap() > 0 {}
+    };
+    // Warm-up: a whole fall with its kills.
+    put(0);
+    r.c.send_raw(&event).unwrap();
+    while r.d.run_once(Some(Duration::ZERO)).unwrap() > 0 {}
+    for i in 1..texts.len() {
+        step(&mut r, i);
+    }
+    let warm = r.kills();
+    assert!(warm >= 1, "warm-up kills: {warm}");
+    // Back to plenty, and let the watch end.
+    put(0);
+    for _ in 0..50 {
+        step(&mut r, 0);
+    }
+    // Measured: a fresh event, the watch, the fall, the kills.
+    let ((), allocations) = count_allocations(|| {
+        r.c.send_raw(&event).unwrap();
+        while r.d.run_once(Some(Duration::ZERO)).unwrap() > 0 {}
+        for i in 1..texts.len() {
+            step(&mut r, i);
+        }
+    });
+    let measured = r.kills() - warm;
+    assert!(measured >= 1, "predictive kills while counting: {measured}");
+    assert_eq!(allocations, 0, "heap allocations on the early-warning → predictive kill path");
 }

@@ -29,7 +29,7 @@ use crate::policy::{
     trace, KillDecision, Level, PollUpdate, Source, Wakeup, SHORT_INTERVAL_MS, WINDOW_MS,
 };
 use crate::pressure::psi::{self, Stall, Trigger};
-use crate::pressure::threshold::{self, UsageThreshold};
+use crate::pressure::threshold::{ThresholdFiles, UsageThreshold};
 use crate::pressure::vmpressure;
 use crate::protocol::TargetTable;
 use crate::ratelimit::RateLimit;
@@ -142,7 +142,9 @@ const LOW_SNOOZE_MS: u64 = 1000;
 #[derive(Debug, Default)]
 struct Early {
     on: bool,
-    /// A memory cgroup v1 domain's usage threshold.
+    /// A memory cgroup v1 domain's usage and control files (thresholds are registered there).
+    threshold_files: Option<ThresholdFiles>,
+    /// Its usage threshold.
     threshold: Option<UsageThreshold>,
     /// vmpressure `low` on the domain's memory cgroup v1 (PSI mode; in vmpressure mode the
     /// monitors' own `low` starts the watch).
@@ -787,9 +789,17 @@ impl PressureEngine {
             return;
         }
         let mut sources = 0;
-        if self.domain.threshold_dir().is_some() {
-            self.rearm_threshold(cfg);
-            sources += 1;
+        if let Some(dir) = self.domain.threshold_dir() {
+            match ThresholdFiles::open(dir) {
+                Ok(f) => {
+                    self.early.threshold_files = Some(f);
+                    self.rearm_threshold(cfg);
+                    if self.early.threshold_files.is_some() {
+                        sources += 1;
+                    }
+                }
+                Err(e) => warn!("early warning: no usage thresholds on {}: {e}", dir.display()),
+            }
         }
         if matches!(self.monitors, Monitors::Psi(_)) {
             if let Some(dir) = self.domain.vmpressure_dir() {
@@ -833,6 +843,7 @@ impl PressureEngine {
     }
 
     fn drop_early(&mut self) {
+        self.early.threshold_files = None;
         if let Some(t) = self.early.threshold.take() {
             let _ = self.poller.delete(t.fd());
         }
@@ -859,10 +870,7 @@ impl PressureEngine {
     /// its limit with clean cache does not wake the daemon. Moved only when it changes by more
     /// than a step.
     fn rearm_threshold(&mut self, cfg: &Config) {
-        let Some(dir) = self.domain.threshold_dir().map(std::path::Path::to_path_buf) else {
-            return;
-        };
-        if self.domain.snapshot(&mut self.snap).is_err() {
+        if self.early.threshold_files.is_none() || self.domain.snapshot(&mut self.snap).is_err() {
             return;
         }
         let (w, _) = self.watermarks(false, self.clock.now());
@@ -888,17 +896,20 @@ impl PressureEngine {
                 if let Some(t) = self.early.threshold.take() {
                     let _ = self.poller.delete(t.fd());
                 }
-                let Some(bytes) = want else { return };
-                match threshold::register(&dir, bytes) {
-                    Ok(t) => {
-                        match self.poller.add(t.fd(), Token::Early(EARLY_THRESHOLD), EventFlags::IN)
-                        {
-                            Ok(()) => self.early.threshold = Some(t),
-                            Err(e) => warn!("early warning: usage threshold not watched: {e}"),
-                        }
-                    }
+                let (Some(bytes), Some(files)) = (want, &self.early.threshold_files) else {
+                    return;
+                };
+                let registered = files.register(bytes).and_then(|t| {
+                    self.poller.add(t.fd(), Token::Early(EARLY_THRESHOLD), EventFlags::IN)?;
+                    Ok(t)
+                });
+                match registered {
+                    Ok(t) => self.early.threshold = Some(t),
                     Err(e) => {
-                        warn!("early warning: no usage threshold on {}: {e}", dir.display())
+                        // Not a memory cgroup's files after all (the kernel refuses the usage
+                        // file): give the thresholds up, once, with a line.
+                        warn!("early warning: usage thresholds refused ({e}); not used");
+                        self.early.threshold_files = None;
                     }
                 }
             }

@@ -15,14 +15,45 @@ use std::path::Path;
 
 use rustix::event::{eventfd, EventfdFlags};
 
+/// A memory cgroup's usage and control files, opened once: registering a threshold then
+/// allocates nothing (an eventfd and one `write`).
+#[derive(Debug)]
+pub struct ThresholdFiles {
+    usage: File,
+    control: File,
+}
+
+impl ThresholdFiles {
+    /// Opens the memory cgroup v1 directory `dir`'s `memory.usage_in_bytes` and
+    /// `cgroup.event_control`.
+    pub fn open(dir: &Path) -> io::Result<ThresholdFiles> {
+        Ok(ThresholdFiles {
+            usage: File::open(dir.join("memory.usage_in_bytes"))?,
+            control: OpenOptions::new().write(true).open(dir.join("cgroup.event_control"))?,
+        })
+    }
+
+    /// Registers a threshold at `bytes` of usage.
+    pub fn register(&self, bytes: u64) -> io::Result<UsageThreshold> {
+        let event = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
+        // "<efd> <fd> <bytes>\0" on the stack: three numbers of at most 20 digits.
+        let mut line = [0u8; 72];
+        let len = {
+            let mut w = &mut line[..];
+            write!(w, "{} {} {}\0", event.as_raw_fd(), self.usage.as_raw_fd(), bytes)?;
+            72 - w.len()
+        };
+        (&self.control).write_all(&line[..len])?;
+        Ok(UsageThreshold { bytes, event })
+    }
+}
+
 /// One registered threshold.
 #[derive(Debug)]
 pub struct UsageThreshold {
     /// The usage it fires at, bytes.
     pub bytes: u64,
     event: OwnedFd,
-    // Kept open for the registration's lifetime.
-    _usage: File,
 }
 
 impl UsageThreshold {
@@ -39,20 +70,4 @@ impl UsageThreshold {
             _ => 0,
         }
     }
-}
-
-/// Registers a threshold at `bytes` of usage on the memory cgroup v1 directory `dir`.
-pub fn register(dir: &Path, bytes: u64) -> io::Result<UsageThreshold> {
-    let usage = File::open(dir.join("memory.usage_in_bytes"))?;
-    let mut control = OpenOptions::new().write(true).open(dir.join("cgroup.event_control"))?;
-    let event = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
-    // "<efd> <fd> <bytes>\0" on the stack: three numbers of at most 20 digits.
-    let mut line = [0u8; 72];
-    let len = {
-        let mut w = &mut line[..];
-        write!(w, "{} {} {}\0", event.as_raw_fd(), usage.as_raw_fd(), bytes)?;
-        72 - w.len()
-    };
-    control.write_all(&line[..len])?;
-    Ok(UsageThreshold { bytes, event, _usage: usage })
 }

@@ -75,19 +75,23 @@ pub fn write(dir: &Path, file: &str, value: &str) {
     std::fs::write(dir.join(file), value).unwrap();
 }
 
+/// The `memory.usage_in_bytes` and `memory.stat` texts of a domain with `free` bytes free,
+/// all of the rest anonymous.
+pub fn domain_files(free: u64) -> (String, String) {
+    let used = LIMIT - free;
+    let stat = format!(
+        "total_cache 0\ntotal_rss {used}\ntotal_inactive_file 0\ntotal_active_file 0\n\
+         total_inactive_anon 0\ntotal_active_anon {used}\ntotal_unevictable 0\n\
+         total_shmem 0\ntotal_workingset_refault_file 0\n"
+    );
+    (used.to_string(), stat)
+}
+
 /// Free memory of the domain in `dir`: usage = limit − `free`, all of it anonymous.
 pub fn set_free(dir: &Path, free: u64) {
-    let used = LIMIT - free;
-    write(dir, "memory.usage_in_bytes", &used.to_string());
-    write(
-        dir,
-        "memory.stat",
-        &format!(
-            "total_cache 0\ntotal_rss {used}\ntotal_inactive_file 0\ntotal_active_file 0\n\
-             total_inactive_anon 0\ntotal_active_anon {used}\ntotal_unevictable 0\n\
-             total_shmem 0\ntotal_workingset_refault_file 0\n"
-        ),
-    );
+    let (usage, stat) = domain_files(free);
+    write(dir, "memory.usage_in_bytes", &usage);
+    write(dir, "memory.stat", &stat);
 }
 
 impl Rig {
