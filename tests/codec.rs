@@ -339,3 +339,15 @@ proptest! {
         prop_assert_eq!(KillStat::decode(&buf[..n]), Some(s));
     }
 }
+
+/// AOSP's 2025 `LMKD_REPLY_MAX_SIZE` (214): the longest `LMK_STAT_KILL_OCCURRED` fills it
+/// exactly, and a longer name is cut to fit.
+#[test]
+fn the_longest_kill_stat_is_214_bytes() {
+    assert_eq!(LMKD_REPLY_MAX_SIZE, 214);
+    let mut s = KillStat::default();
+    s.set_name(&[b'a'; 400]);
+    let mut buf = [0u8; LMKD_REPLY_MAX_SIZE];
+    assert_eq!(s.encode(&mut buf), 214);
+    assert_eq!(s.name().len(), 127);
+}

@@ -346,3 +346,32 @@ fn a_connection_refused_for_lack_of_descriptors_is_closed_without_spinning() {
     assert_eq!(next.kill_count(-1000, 1000).unwrap(), 0);
     serving(&mut s);
 }
+
+/// Minfree mode's kill line is AOSP's (issue 14 point 6): what it compared, in kB, and the adj.
+#[test]
+fn minfree_mode_logs_aosps_reclaimed_line() {
+    let Some(mut s) = setup(PROPS, None, 1) else { return };
+    pressure(&mut s);
+    assert!(wait_until(Duration::from_secs(10), || kills(&mut s.c) == 1));
+    let log = s.d.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("lowmemorykiller: Reclaimed "))
+        .unwrap_or_else(|| panic!("no Reclaimed line:\n{log}"));
+    // "Reclaimed <n>kB, cache(<n>kB) and free(<n>kB)-reserved(<n>kB) below min(<n>kB) for
+    // oom_score_adj <adj>", the table's minfree of 2^28 pages and adj 0.
+    let rest = line.split("Reclaimed ").nth(1).unwrap();
+    let (reclaimed, rest) = rest.split_once("kB, cache(").expect(line);
+    assert!(reclaimed.parse::<u64>().unwrap() > 0, "{line}");
+    let (cache, rest) = rest.split_once("kB) and free(").expect(line);
+    let (free, rest) = rest.split_once("kB)-reserved(").expect(line);
+    let (reserved, rest) = rest.split_once("kB) below min(").expect(line);
+    let (min, adj) = rest.split_once("kB) for oom_score_adj ").expect(line);
+    for n in [cache, free, reserved] {
+        n.parse::<u64>().unwrap_or_else(|_| panic!("{n:?} in {line}"));
+    }
+    let page_kb = rustix::param::page_size() as u64 / 1024;
+    assert_eq!(min.parse::<u64>().unwrap(), (1u64 << 28) * page_kb, "{line}");
+    assert_eq!(adj.trim(), "0", "{line}");
+    serving(&mut s);
+}

@@ -690,7 +690,10 @@ impl PressureEngine {
                 inp = psi_strategy::Inputs { snapshot: &self.snap, watermarks: w, ..inp };
                 c = psi_strategy::decide_again(&mut self.psi_state, cfg, &inp, &c);
             }
-            (Verdict { kill: c.kill, poll: c.poll, interval_ms: c.interval_ms }, None)
+            (
+                Verdict { kill: c.kill, poll: c.poll, interval_ms: c.interval_ms, minfree: None },
+                None,
+            )
         } else {
             let usage = self.memcg_usage();
             let about_to_run_out = self.about_to_run_out(cfg, killer.kill_time_ms());
@@ -710,8 +713,13 @@ impl PressureEngine {
             } else {
                 PollUpdate::DoNotChange
             };
+            let mut minfree = None;
             let kill = match out {
                 LegacyOutcome::Kill(k) => Some(k),
+                LegacyOutcome::KillMinfree(k, f) => {
+                    minfree = Some(f);
+                    Some(k)
+                }
                 LegacyOutcome::Ignore(why) => {
                     if cfg.debug {
                         info!("Ignore {} memory pressure event: {why}", wake.level.name());
@@ -719,10 +727,8 @@ impl PressureEngine {
                     None
                 }
             };
-            (
-                Verdict { kill, poll, interval_ms: SHORT_INTERVAL_MS },
-                Some((usage, about_to_run_out)),
-            )
+            let verdict = Verdict { kill, poll, interval_ms: SHORT_INTERVAL_MS, minfree };
+            (verdict, Some((usage, about_to_run_out)))
         };
         // The watermarks the decision started from (a `wmarks` line has any read afresh).
         let (usage, run_out) = usage.unwrap_or_default();
@@ -755,7 +761,21 @@ impl PressureEngine {
             if new_strategy {
                 psi_strategy::after_kill(&mut self.psi_state, cfg, &k, killed.is_some());
             } else if let Some(rss) = killed {
-                info!("Reclaimed {rss}kB at oom_score_adj {}", k.min_adj);
+                // AOSP's lines, as AOSP prints them (tools parse them).
+                match verdict.minfree {
+                    Some(f) => {
+                        let kb = |pages: i64| pages.saturating_mul(self.page_kb);
+                        info!(
+                            "Reclaimed {rss}kB, cache({}kB) and free({}kB)-reserved({}kB) below min({}kB) for oom_score_adj {}",
+                            kb(f.file_pages),
+                            kb(f.free_pages),
+                            kb(f.reserve_pages),
+                            kb(f.minfree_pages),
+                            k.min_adj
+                        );
+                    }
+                    None => info!("Reclaimed {rss}kB at oom_score_adj {}", k.min_adj),
+                }
             }
             if self.trace.on() {
                 self.trace
@@ -1134,6 +1154,8 @@ struct Verdict {
     kill: Option<KillDecision>,
     poll: PollUpdate,
     interval_ms: u64,
+    /// What minfree mode compared (its kill line says so).
+    minfree: Option<legacy::MinfreeFigures>,
 }
 
 // ---------------------------------------------------------------------------------------------

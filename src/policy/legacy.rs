@@ -31,11 +31,26 @@ pub struct MemcgUsage {
     pub memsw: Option<i64>,
 }
 
+/// What minfree mode compared, for AOSP's kill line (pages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MinfreeFigures {
+    /// `MemFree` in pages.
+    pub free_pages: i64,
+    /// The kernel's reserve (`totalreserve_pages`).
+    pub reserve_pages: i64,
+    /// Page cache beyond shmem, unevictable and swap cache.
+    pub file_pages: i64,
+    /// The minfree level both were below.
+    pub minfree_pages: i64,
+}
+
 /// What an event came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LegacyOutcome {
-    /// Kill.
+    /// Kill (level mode).
     Kill(KillDecision),
+    /// Kill (minfree mode), with what was compared.
+    KillMinfree(KillDecision, MinfreeFigures),
     /// Ignored, with the reason (for debug logs).
     Ignore(&'static str),
 }
@@ -99,11 +114,15 @@ pub fn decide(st: &mut LegacyState, cfg: &Config, inp: &Inputs<'_>) -> LegacyOut
     let free_pages = s.meminfo.mem_free / page_kb;
     if cfg.use_minfree_levels {
         return match minfree_adj(s, totalreserve_pages, target, page_kb) {
-            Some((adj, ..)) => LegacyOutcome::Kill(KillDecision {
-                min_adj: adj,
-                reason: KillReason::None,
-                ..KillDecision::default()
-            }),
+            Some((adj, _, file_pages, minfree_pages)) => LegacyOutcome::KillMinfree(
+                KillDecision { min_adj: adj, reason: KillReason::None, ..KillDecision::default() },
+                MinfreeFigures {
+                    free_pages,
+                    reserve_pages: totalreserve_pages,
+                    file_pages,
+                    minfree_pages,
+                },
+            ),
             None => LegacyOutcome::Ignore("free memory and cache are above every minfree level"),
         };
     }
@@ -206,7 +225,17 @@ mod tests {
         );
         assert_eq!(
             d,
-            LegacyOutcome::Kill(KillDecision { min_adj: 900, ..KillDecision::default() })
+            LegacyOutcome::KillMinfree(
+                KillDecision { min_adj: 900, ..KillDecision::default() },
+                // 200000 kB free = 50000 pages, 100000 kB of cache = 25000 pages, the 900
+                // level's 55296 pages.
+                MinfreeFigures {
+                    free_pages: 50_000,
+                    reserve_pages: 0,
+                    file_pages: 25_000,
+                    minfree_pages: 55_296
+                }
+            )
         );
         // Enough cache: ignored.
         let d = decide(

@@ -1176,6 +1176,34 @@ mod tests {
         assert_eq!(kill(&c), Some((R::LowMemAndThrashing, 201)));
     }
 
+    /// AOSP's 2025 change: the thrashing baseline (file LRU, refaults, reset time, carried
+    /// growth) is taken at the first PSI event, not only after a kill, so the refaults since
+    /// boot never count as thrashing.
+    #[test]
+    fn the_first_event_sets_the_thrashing_baseline() {
+        let cfg = Config::default();
+        let mut st = PsiState::new(&cfg);
+        let s = snap().refault(5_000_000).file_lru(12_345);
+        let first = |st: &mut PsiState, t, s: Snap| {
+            let inp = Inputs {
+                snapshot: &s.0,
+                wake: event(Medium),
+                watermarks: Some(wm()),
+                watermarks_fresh: true,
+                now_ms: t,
+                page_kb: PAGE_KB,
+            };
+            decide(st, &cfg, &inp)
+        };
+        let c = first(&mut st, 7_000, s);
+        assert_eq!(c.thrashing, 0, "five million refaults since boot are not thrashing");
+        assert_eq!((st.init_ws_refault, st.base_file_lru), (5_000_000, 12_345));
+        assert_eq!((st.thrashing_reset_ms, st.prev_thrash_growth), (7_000, 0));
+        // From there on, growth counts against the baseline's LRU.
+        let c = first(&mut st, 7_500, snap().refault(5_012_346).file_lru(12_345).kswapd(1));
+        assert_eq!(c.thrashing, 12_346 * 100 / 12_346);
+    }
+
     #[test]
     fn a_kill_resets_the_thrashing_baseline() {
         let mut l = Lmkd::primed(Config::default());

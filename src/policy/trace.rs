@@ -422,7 +422,7 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 about_to_run_out: num("run_out")? == 1,
             };
             match legacy::decide(&mut old, &cfg, &inputs) {
-                LegacyOutcome::Kill(k) => Some(k),
+                LegacyOutcome::Kill(k) | LegacyOutcome::KillMinfree(k, _) => Some(k),
                 LegacyOutcome::Ignore(_) => None,
             }
         };

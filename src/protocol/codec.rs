@@ -73,7 +73,11 @@ pub const PROCKILL_SIZE: usize = 16;
 /// Size of the `LMK_PROCKILL` packet of Android 15.0 and older (without `rss_kb`).
 pub const PROCKILL_LEGACY_SIZE: usize = 12;
 /// ActivityManager's receive buffer (`LMKD_REPLY_MAX_SIZE`); no packet to a client is longer.
-pub const LMKD_REPLY_MAX_SIZE: usize = 222;
+/// 214 since AOSP's 2025 releases (4 + 80 + 2 + 128: the command, the fixed kill-stat fields,
+/// the name's length and the longest name with its NUL; it was 222): the longest
+/// `LMK_STAT_KILL_OCCURRED` ([`KILL_OCCURRED_FIXED_SIZE`] bytes, then a name of
+/// [`STAT_NAME_MAX`] bytes and its NUL) fills it exactly.
+pub const LMKD_REPLY_MAX_SIZE: usize = 214;
 /// Longest process name in `LMK_STAT_KILL_OCCURRED`, excluding the NUL.
 pub const STAT_NAME_MAX: usize = 127;
 /// `LMK_STAT_KILL_OCCURRED` without the name bytes and NUL (the newest `KILL_OCCURRED_MSG_SIZE`).
