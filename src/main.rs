@@ -32,6 +32,10 @@ Options:
                   key=value file; LMK_UPDATE_PROPS re-reads it.
   --record FILE   write the inputs of every kill decision to FILE (a trace that
                   `lmkctl replay FILE` feeds back to the same decision code)
+  --trace-marker FILE
+                  host mode: write the Perfetto kill events (atrace `N|...|lmk,...`) to
+                  FILE, e.g. a tracefs instance's trace_marker, instead of
+                  /sys/kernel/tracing/trace_marker (else .../debug/tracing/trace_marker)
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
@@ -55,6 +59,7 @@ struct Args {
     props: Option<PathBuf>,
     update_mode: UpdateMode,
     record: Option<PathBuf>,
+    trace_marker: Option<PathBuf>,
     test_hooks: bool,
 }
 
@@ -80,6 +85,11 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--props" => a.props = Some(it.next().ok_or("--props needs a file")?.into()),
             "--bench-reopen-procfs" => a.update_mode = UpdateMode::ReopenEachTime,
             "--record" => a.record = Some(it.next().ok_or("--record needs a file")?.into()),
+            // Device builds trace to tracefs's own marker only.
+            #[cfg(not(aosp_build))]
+            "--trace-marker" => {
+                a.trace_marker = Some(it.next().ok_or("--trace-marker needs a file")?.into())
+            }
             // Device builds have no test hooks at all.
             #[cfg(not(aosp_build))]
             "--test-hooks" => a.test_hooks = true,
@@ -322,6 +332,9 @@ fn run_daemon(args: Args) -> ExitCode {
         }
     } else if std::env::var_os("LMKD_FAULTS").is_some() {
         warn!("LMKD_FAULTS is ignored without --test-hooks");
+    }
+    if let Some(path) = &args.trace_marker {
+        lmkd::sys::trace_marker::set_marker_path(path.clone());
     }
     let opts = Options {
         server,

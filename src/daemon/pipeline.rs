@@ -1,7 +1,8 @@
 //! The kill pipeline: from a decision to memory back. It chooses the victim (for the pressure
 //! engine's orders), reads it outside the registry lock, hands it to a reaper (which sends
-//! SIGKILL through the pidfd and `process_mrelease`s it), reports it (the kill line,
-//! `LMK_PROCKILL`, `LMK_STAT_KILL_OCCURRED`, the history, the device's killinfo event), and
+//! SIGKILL through the pidfd and `process_mrelease`s it), reports it (the kill line, the
+//! Perfetto kill event, `LMK_PROCKILL`, `LMK_STAT_KILL_OCCURRED`, the history, the device's
+//! killinfo event), and
 //! waits for its death. It owns the in-flight kills, the reaper pool, the kill history and the
 //! kills' sequence numbers.
 
@@ -118,6 +119,8 @@ impl KillPipeline {
             free,
             clock.clone(),
         )?;
+        // Opened once, now (and said once when there is no tracefs).
+        sys::trace_marker::trace_marker();
         Ok(KillPipeline {
             clock,
             reaper,
@@ -295,6 +298,7 @@ impl KillPipeline {
                     self.reaper.submit_reap(ReapJob { signalled_at: Some(killed_at), ..j }).is_ok();
             }
         }
+        report::trace_kill(&victim, ctx);
         // Read after the signal so as not to delay it; the victim has hardly begun to exit.
         let free_before = self.reaper.free_kb();
         core.procs.registry().count_kill(victim.adj);

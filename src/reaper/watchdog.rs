@@ -5,9 +5,11 @@
 //! the round stays stuck. The main thread reports the kill (`LMK_PROCKILL`, the kill history)
 //! and drops the record when it gets going again.
 //!
-//! Differences from AOSP, both deliberate: the watchdog reaps its victim with
+//! Differences from AOSP, all deliberate: the watchdog reaps its victim with
 //! `process_mrelease` where the kernel has it (AOSP only signals, so the memory came back at the
-//! victim's own pace while lmkd was stuck), and it costs nothing while the daemon is idle. AOSP
+//! victim's own pace while lmkd was stuck); it writes the kill's Perfetto event (reason and max
+//! thrashing −1, min adj 0) from its own thread at the kill, where AOSP's watchdog writes none;
+//! and it costs nothing while the daemon is idle. AOSP
 //! arms and disarms a POSIX timer around every handler (two system calls each); here the loop
 //! stores the start of its round in an atomic, and the watchdog thread sleeps until the round
 //! could have timed out. Once it finds the loop idle it parks for good, and the loop wakes it
@@ -254,6 +256,15 @@ fn fire(s: &Shared, stuck_for: Duration) {
             let dup = if s.reap { rustix::io::fcntl_dupfd_cloexec(pidfd, 0).ok() } else { None };
             reg.count_kill(adj);
             drop(reg);
+            // The Perfetto kill event, at the kill (AOSP's watchdog writes none): no decision
+            // information, and the watchdog's floor, adj 0, as the lowest adj allowed.
+            sys::trace_marker::trace_kill(&sys::trace_marker::KillEvent {
+                pid,
+                reason: -1,
+                adj,
+                min_adj: 0,
+                max_thrashing: -1,
+            });
             error!("lmkd watchdog killed process {pid}, oom_score_adj {adj}");
             let reaped = dup.is_some_and(|fd| match mrelease(fd.as_fd()) {
                 Ok(()) => true,

@@ -1,5 +1,6 @@
 //! Kill reports: AOSP's kill log line, `LMK_PROCKILL` and `LMK_STAT_KILL_OCCURRED` for
-//! subscribers, and the kill history.
+//! subscribers, the Perfetto kill track (AOSP's 2025 atrace instant event), and the kill
+//! history.
 //!
 //! Everything on the kill path here is built in fixed-size buffers: reporting a kill allocates
 //! nothing.
@@ -8,8 +9,9 @@ pub mod history;
 pub mod killinfo;
 pub mod status;
 
-use crate::kill::{FixedText, KillContext, Victim};
+use crate::kill::{FixedText, KillContext, KillReason, Victim};
 use crate::protocol::{KillStat, ProcKill, LMKD_REPLY_MAX_SIZE};
+use crate::sys::trace_marker::{self, KillEvent};
 
 pub use history::{KillHistory, KillRecord};
 
@@ -41,6 +43,26 @@ pub fn log_kill(v: &Victim, ctx: &KillContext) {
             ctx.reason_text
         );
     }
+}
+
+/// The kill's trace event (AOSP 2025): `reason` and `max_thrashing` are −1 for a kill without a
+/// pressure decision's information, as AOSP writes them when it has no kill information (its
+/// old strategy; here also requested kills).
+pub fn kill_event(v: &Victim, ctx: &KillContext) -> KillEvent {
+    let info = ctx.reason != KillReason::None;
+    KillEvent {
+        pid: v.pid,
+        reason: if info { ctx.reason.code() } else { -1 },
+        adj: v.adj,
+        min_adj: ctx.min_adj,
+        max_thrashing: if info { ctx.max_thrashing } else { -1 },
+    }
+}
+
+/// Writes the kill's instant event to the trace marker (a no-op without tracefs), right after
+/// the kill: `N|<lmkd pid>|lowmemorykiller|lmk,<pid>,<reason>,<adj>,<min adj>,<max thrashing>`.
+pub fn trace_kill(v: &Victim, ctx: &KillContext) {
+    trace_marker::trace_kill(&kill_event(v, ctx));
 }
 
 /// The `LMK_PROCKILL` event.

@@ -20,6 +20,7 @@ mod sched;
 mod signal;
 mod socket;
 mod startup;
+pub mod trace_marker;
 
 #[cfg(not(aosp_build))]
 pub use alloc_count::{count_allocations, CountingAlloc};
