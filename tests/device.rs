@@ -109,7 +109,8 @@ fn a_registered_child_is_killed_and_reaped() {
     )
     .unwrap();
     assert_eq!(reaper.enabled(), support.available);
-    let job = ReapJob { seq: 1, pid, pidfd, signalled_at: None };
+    let group = lmkd::reaper::group::Resolution::Alone(lmkd::reaper::group::Alone::NoCgroupV2);
+    let job = ReapJob { seq: 1, pid, uid: 0, pidfd, signalled_at: None, group };
     if support.available {
         reaper.submit_kill(job).expect("an idle worker");
         assert!(reaper.wait_signalled(1, Duration::from_secs(5)));

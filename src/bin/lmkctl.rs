@@ -34,7 +34,9 @@ Commands:
   procs [--json]          the registered processes, next victim first (LMK_EXT_PROCS)
   kill PID UID [REASON]   kill and reap a registered process (LMK_EXT_KILL): refused for
                           processes another live client registered
-  history [--json]        the kill history, oldest first (LMK_EXT_KILL_HISTORY)
+  history [--json]        the kill history, oldest first (LMK_EXT_KILL_HISTORY), with how
+                          each victim's process group died (GROUP: cgroup.kill or
+                          cgroup.procs and the group's size, or alone:<why>)
   status [--json]         the daemon's state: mode, configuration, pressure, processes,
                           kills, reaper, clients (LMK_EXT_STATUS; `dumpsys lmkd` on Android)
   update-props            make the daemon re-read its properties (LMK_UPDATE_PROPS)
@@ -289,7 +291,7 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
         "history" => {
             let h = c.kill_history()?;
             println!(
-                "{:>5} {:>10} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} REASON",
+                "{:>5} {:>10} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} {:<18} REASON",
                 "SEQ",
                 "UPTIME(s)",
                 "PID",
@@ -301,7 +303,8 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                 "FREED(kB)",
                 "REAP(ms)",
                 "CPU",
-                "OUTCOME"
+                "OUTCOME",
+                "GROUP"
             );
             for r in &h {
                 let ms = |us: i64| {
@@ -313,7 +316,7 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                 };
                 let kb = |v: i64| if v < 0 { "-".to_owned() } else { v.to_string() };
                 println!(
-                    "{:>5} {:>10.3} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} {}",
+                    "{:>5} {:>10.3} {:>7} {:>6} {:<24} {:>5} {:>5} {:>9} {:>9} {:>9} {:>3} {:<12} {:<18} {}",
                     r.seq,
                     r.uptime_ms as f64 / 1000.0,
                     r.pid,
@@ -326,6 +329,7 @@ fn run(c: &mut Client, cmd: &str, rest: &[String]) -> Result<(), Error> {
                     ms(r.reap_us),
                     if r.cpu < 0 { "-".to_owned() } else { r.cpu.to_string() },
                     r.outcome.map_or("pending", |o| o.as_str()),
+                    lmkd::report::status::group_text(r),
                     r.reason_text.as_str()
                 );
             }

@@ -1,8 +1,8 @@
 //! The kill pipeline: from a decision to memory back. It chooses the victim (for the pressure
-//! engine's orders), reads it outside the registry lock, hands it to a reaper (which sends
-//! SIGKILL through the pidfd and `process_mrelease`s it), reports it (the kill line, the
-//! Perfetto kill event, `LMK_PROCKILL`, `LMK_STAT_KILL_OCCURRED`, the history, the device's
-//! killinfo event), and
+//! engine's orders), reads it and resolves its process group outside the registry lock, hands
+//! it to a reaper (which sends SIGKILL through the pidfd, kills the rest of its group and
+//! `process_mrelease`s it), reports it (the kill line, the Perfetto kill event,
+//! `LMK_PROCKILL`, `LMK_STAT_KILL_OCCURRED`, the history, the device's killinfo event), and
 //! waits for its death. It owns the in-flight kills, the reaper pool, the kill history and the
 //! kills' sequence numbers.
 
@@ -25,6 +25,7 @@ use crate::policy::victim::{self, Candidate};
 use crate::procs::{self, procfs, Record, RecordId, VictimError};
 use crate::protocol::{LMKD_REPLY_MAX_SIZE, LMK_ASYNC_EVENT_KILL, LMK_ASYNC_EVENT_STAT};
 use crate::ratelimit::RateLimit;
+use crate::reaper::group::{self, Alone, CgroupV2, GroupKill, Resolution};
 use crate::reaper::watchdog::WatchdogKill;
 use crate::reaper::{
     placement, ReapJob, ReapOutcome, ReapResult, Reaper, ReaperConfig, WorkerReport, HANDOFF_BUDGET,
@@ -98,6 +99,7 @@ pub(crate) struct KillPipeline {
     reap_reports: Vec<WorkerReport>,
     candidates: Vec<Candidate>,
     no_victim_log: RateLimit,
+    cgroup_v2: Option<CgroupV2>,
 }
 
 impl KillPipeline {
@@ -119,6 +121,16 @@ impl KillPipeline {
             free,
             clock.clone(),
         )?;
+        let cgroup_v2 = CgroupV2::discover();
+        match &cgroup_v2 {
+            Some(v2) => info!(
+                "process-group kills: victims' cgroup v2 groups under {}",
+                v2.mount().display()
+            ),
+            None => info!(
+                "no cgroup v2 hierarchy: victims are killed alone, without their process groups"
+            ),
+        }
         // Opened once, now (and said once when there is no tracefs).
         sys::trace_marker::trace_marker();
         Ok(KillPipeline {
@@ -131,7 +143,16 @@ impl KillPipeline {
             reap_reports: Vec::with_capacity(64),
             candidates: Vec::with_capacity(64),
             no_victim_log: RateLimit::new(Duration::from_secs(1)),
+            cgroup_v2,
         })
+    }
+
+    /// Where victims' process groups are resolved, for the status report.
+    pub fn process_groups(&self) -> String {
+        match &self.cgroup_v2 {
+            Some(v2) => format!("cgroup v2 at {}", v2.mount().display()),
+            None => "no cgroup v2 (victims are killed alone)".to_owned(),
+        }
     }
 
     /// The reaper pool.
@@ -261,6 +282,18 @@ impl KillPipeline {
                 return Err(KillError::Gone);
             }
         };
+        // The victim's process group, resolved while its pidfd says it is alive (before the
+        // record goes: a victim that exits now is dropped like one `read_victim` found gone).
+        let resolution = match vref.pidfd.as_ref() {
+            Some(fd) => group::resolve(self.cgroup_v2.as_ref(), fd.as_fd(), victim.pid, victim.uid),
+            None => Ok(Resolution::Alone(Alone::Unreadable)),
+        };
+        let Ok(resolution) = resolution else {
+            log::debug!("pid {} exited before its kill; record dropped", vref.pid);
+            core.procs.remove(id, &mut core.poller);
+            return Err(KillError::Gone);
+        };
+        let group_procs = i32::try_from(resolution.procs()).unwrap_or(i32::MAX);
         // Only this thread removes records, so it is still there.
         let rec = core.procs.remove(id, &mut core.poller).expect("looked up above");
         if rec.watchdog_killed {
@@ -272,10 +305,16 @@ impl KillPipeline {
         self.seq += 1;
         let seq = self.seq;
         let mut reap = false;
-        // An idle worker signals and reaps in one go (see `reaper`); without one the signal goes
-        // out from here and the reap waits in the pool's queue.
-        let mut job =
-            vref.pidfd.map(|fd| ReapJob { seq, pid: victim.pid, pidfd: fd, signalled_at: None });
+        // An idle worker signals, kills the group and reaps in one go (see `reaper`); without
+        // one the signals go out from here and the reap waits in the pool's queue.
+        let mut job = vref.pidfd.map(|fd| ReapJob {
+            seq,
+            pid: victim.pid,
+            uid: victim.uid,
+            pidfd: fd,
+            signalled_at: None,
+            group: resolution,
+        });
         let mut worker_signalled = false;
         if self.reaper.enabled() {
             if let Some(j) = job.take() {
@@ -289,11 +328,16 @@ impl KillPipeline {
             }
         }
         let killed_at = self.clock.now();
+        // How the group died, when it was killed from here (else the worker reports it).
+        let mut group_kill = None;
         if !worker_signalled {
             // No worker was idle, or it did not deliver the signal within the budget: send it
-            // from here (after a handover the worker's own signal, if it comes, is harmless).
+            // from here (after a handover the worker's own signal, if it comes, is harmless, and
+            // the worker kills the group).
             signal(&pidfd, victim.pid)?;
-            if let Some(j) = job {
+            if let Some(mut j) = job {
+                let g = std::mem::replace(&mut j.group, Resolution::Alone(Alone::Unreadable));
+                group_kill = Some(g.kill(victim.pid));
                 reap =
                     self.reaper.submit_reap(ReapJob { signalled_at: Some(killed_at), ..j }).is_ok();
             }
@@ -307,6 +351,11 @@ impl KillPipeline {
         let mut record = KillRecord::new(seq, wall_ms(), uptime_ms, &victim, ctx, free_before);
         if !reap {
             record.outcome = Some(ReapOutcome::NotReaped);
+        }
+        record.group_procs = group_procs;
+        if let Some(g) = group_kill {
+            record.group = g;
+            log_group_kill(config, victim.pid, g, group_procs);
         }
         // A worker's signal time arrives with its report (`on_signalled`).
         if let (Some(w), false) = (wake_at, worker_signalled) {
@@ -506,6 +555,7 @@ impl KillPipeline {
         let uptime_ms = i64::try_from(self.clock.ms_at(now)).unwrap_or(i64::MAX);
         let mut record = KillRecord::new(self.seq, wall_ms(), uptime_ms, &victim, &ctx, None);
         record.outcome = Some(if k.reaped { ReapOutcome::Reaped } else { ReapOutcome::NotReaped });
+        record.group = GroupKill::Alone(Alone::Watchdog);
         self.history.push(record);
         core.server.broadcast(LMK_ASYNC_EVENT_KILL, &report::prockill(&victim), now);
     }
@@ -516,8 +566,8 @@ impl KillPipeline {
         self.reaper.take_reports(&mut reports);
         for r in reports.drain(..) {
             match r {
-                WorkerReport::Signalled { seq, result, at, .. } => {
-                    self.on_signalled(seq, result, at)
+                WorkerReport::Signalled { seq, pid, result, at, group } => {
+                    self.on_signalled(config, seq, pid, result, at, group)
                 }
                 WorkerReport::Reaped(r) => self.on_reaped(config, &r),
             }
@@ -525,8 +575,22 @@ impl KillPipeline {
         self.reap_reports = reports;
     }
 
-    fn on_signalled(&mut self, seq: u64, result: Result<(), i32>, at: Instant) {
-        // A failed worker signal needs nothing here: the loop sent SIGKILL itself when the
+    fn on_signalled(
+        &mut self,
+        config: &Config,
+        seq: u64,
+        pid: i32,
+        result: Result<(), i32>,
+        at: Instant,
+        group: GroupKill,
+    ) {
+        if group != GroupKill::Unknown {
+            if let Some(rec) = self.history.get_mut(seq) {
+                rec.group = group;
+                log_group_kill(config, pid, group, rec.group_procs);
+            }
+        }
+        // A failed worker signal needs nothing more here: the loop sent SIGKILL itself when the
         // worker did not deliver it in time.
         if result.is_err() {
             return;
@@ -569,6 +633,14 @@ impl KillPipeline {
             rec.cpu = r.cpu;
             rec.set_free_after(r.free_after_kb);
         }
+    }
+}
+
+/// With `ro.lmk.debug`, how a victim's process group died (AOSP logs this only at its verbose
+/// level).
+fn log_group_kill(config: &Config, pid: i32, g: GroupKill, procs: i32) {
+    if config.debug && matches!(g, GroupKill::CgroupKill | GroupKill::CgroupProcs) {
+        info!("Process group of {pid} killed through {} ({procs} processes)", g.as_str());
     }
 }
 

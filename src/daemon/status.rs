@@ -62,6 +62,7 @@ pub(crate) fn report(
         reaper_placement: reaper.config().placement.to_string(),
         mrelease: reaper.support().available,
         reaper_stats: (stats.reaped, stats.races, stats.failures),
+        process_groups: pipeline.process_groups(),
         watchdog_fires: watchdog.fired(),
         clients: core
             .server

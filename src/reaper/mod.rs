@@ -1,8 +1,9 @@
 //! The reaper: a pool of worker threads that bring a killed process's memory back at once.
 //!
 //! A worker does AOSP's steps for each victim (reference §6), in the order that gives memory
-//! back soonest: SIGKILL through the victim's pidfd and, in the same breath,
-//! `process_mrelease`, which unmaps the victim's private anonymous memory in the worker's own
+//! back soonest: SIGKILL through the victim's pidfd, then the rest of its process group where
+//! the group is the victim's own ([`group`]: `cgroup.kill`, AOSP's 2025 reaper), and in the same
+//! breath `process_mrelease`, which unmaps the victim's private anonymous memory in the worker's own
 //! context — on the CPUs and at the priority chosen here, whatever state the victim is in
 //! (frozen, starved, in uninterruptible sleep) — and then the boost that lets what is left of
 //! the dying process exit quickly (every thread to `SCHED_OTHER` at nice 0; AOSP boosts before
@@ -33,6 +34,7 @@
 //! Workers are named `lmkd_reaper<N>`, run `SCHED_OTHER` at `ro.lmk.reaper_nice`, and are
 //! pinned to [`placement::Placement`]'s CPUs.
 
+pub mod group;
 pub mod placement;
 pub mod watchdog;
 
@@ -51,6 +53,7 @@ use rustix::event::{eventfd, poll, EventfdFlags, PollFd, PollFlags, Timespec};
 use crate::clock::{self, Clock};
 use crate::memory::FreeMemory;
 use crate::sys;
+use group::{GroupKill, Resolution};
 use placement::Placement;
 
 /// How long a worker waits for a victim that won the race to its own exit (`ESRCH`) to
@@ -133,11 +136,17 @@ pub struct ReapJob {
     pub seq: u64,
     /// The victim's pid (for logs and the priority boost).
     pub pid: i32,
+    /// Its uid (Android's task profiles for the dying victim are set per uid and pid).
+    pub uid: i32,
     /// A duplicate of the victim's pidfd, owned by the job.
     pub pidfd: OwnedFd,
     /// When the main thread already sent SIGKILL (no worker was idle); `None`: the worker
     /// sends it.
     pub signalled_at: Option<Instant>,
+    /// The victim's process group, resolved before the kill: whoever sends the victim's
+    /// SIGKILL kills the rest of the group right after (see [`group`]). A job whose signal the
+    /// main thread sent carries [`Resolution::Alone`] here, the group being done already.
+    pub group: Resolution,
 }
 
 /// What a worker reports back.
@@ -153,6 +162,8 @@ pub enum WorkerReport {
         result: Result<(), i32>,
         /// When it was sent.
         at: Instant,
+        /// How the victim's process group was killed.
+        group: GroupKill,
     },
     /// Reaping finished.
     Reaped(ReapResult),
@@ -482,11 +493,13 @@ fn report(shared: &Shared, r: WorkerReport) {
 
 fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
     // Without a signal time the job came through `submit_kill`: the worker sends the signal,
-    // through the kill-and-reap flag where the kernel has one, else right before the reap.
+    // through the kill-and-reap flag where the kernel has one (and the victim dies alone),
+    // else right before the reap, followed by the rest of its process group.
     let mut flags = 0;
+    let alone = matches!(job.group, Resolution::Alone(_));
     let signalled_at = match job.signalled_at {
         Some(t) => t,
-        None if shared.reap_kill_flag => {
+        None if shared.reap_kill_flag && alone => {
             flags = sys::PROCESS_MRELEASE_REAP_KILL;
             shared.clock.now()
         }
@@ -497,7 +510,17 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
                 shared.signalled[signal_slot(job.seq)].store(job.seq, Ordering::Release);
             }
             let result = r.map_err(|e| e.raw_os_error().unwrap_or(0));
-            report(shared, WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at });
+            // The victim first (its memory is what the reap below gives back), then its group;
+            // also when the victim is already gone (the loop signalled it while this worker was
+            // on its way), as the group was resolved while it lived.
+            let group = match result {
+                Ok(()) | Err(libc::ESRCH) => job.group.kill(job.pid),
+                Err(_) => GroupKill::Unknown,
+            };
+            report(
+                shared,
+                WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at, group },
+            );
             if let Err(errno) = result {
                 return ReapResult {
                     seq: job.seq,
@@ -549,15 +572,16 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
             ReapOutcome::Failed(e) | ReapOutcome::KillFailed(e) => Err(e),
             ReapOutcome::NotReaped => Ok(()),
         };
+        let group = job.group.kill(job.pid);
         report(
             shared,
-            WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at: signalled_at },
+            WorkerReport::Signalled { seq: job.seq, pid: job.pid, result, at: signalled_at, group },
         );
     }
     // By pid number: only while the pidfd says the process has not exited, so that a number
     // already reused by another process is not touched.
     if !sys::pidfd_is_dead(&job.pidfd).unwrap_or(true) {
-        boost(job.pid);
+        boost(job.uid, job.pid);
     }
     ReapResult {
         seq: job.seq,
@@ -571,7 +595,8 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
 
 /// Lets a dying process exit quickly: every thread back to `SCHED_OTHER` at nice 0 (AOSP moves
 /// it to the foreground profiles and sets nice 0). Threads that are gone are skipped.
-pub fn boost(pid: i32) {
+pub fn boost(uid: i32, pid: i32) {
+    let _ = uid;
     let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else { return };
     for e in dir.flatten() {
         let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {

@@ -3,16 +3,39 @@
 //!
 //! The ring is allocated once at start-up (`ro.lmk.kill_history_size` records); adding a
 //! record and completing it when the reaper reports never allocate.
+//!
+//! # Wire layout of a record ([`RECORD_WIRE_SIZE`] bytes, big-endian)
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 0–99 | 25 words: seq (2 words, high first), time_ms (2), uptime_ms (2), pid, uid, adj, min_adj, reason, requested_by, client_reason, rss_kb, swap_kb, free_before_kb, freed_kb, reap_us, death_us, wake_to_kill_us, cpu, reap outcome code, its errno, name length, reason length |
+//! | 100–163 | the name, NUL-padded ([`NAME_BYTES`]) |
+//! | 164–271 | the reason text, NUL-padded ([`REASON_TEXT_BYTES`]) |
+//! | 272–283 | the extension: `0x01000000 \| group kill code` ([`GroupKill::code`]), group_procs, max_thrashing |
+//!
+//! The first layout had a 120-byte reason field (164–283) and no extension. Its decoders read
+//! only `reason length` bytes of that field, and this daemon never writes a reason longer than
+//! [`REASON_TEXT_BYTES`], so they decode these records unchanged and ignore the extension;
+//! records of such a daemon (a zero first extension word, or a reason longer than
+//! [`REASON_TEXT_BYTES`]) decode here with the group kill unknown and max_thrashing −1.
 
 use super::clamp_i32;
-use crate::kill::{FixedText, KillContext, ReasonText, Victim};
+use crate::kill::{FixedText, KillContext, KillReason, ReasonText, Victim};
 use crate::protocol::ext::{len_word, LMK_EXT_KILL_HISTORY};
+use crate::reaper::group::GroupKill;
 use crate::reaper::ReapOutcome;
 
 /// Bytes of the process name kept per record.
 pub const NAME_BYTES: usize = 64;
-/// Bytes of the reason text kept per record.
+/// Bytes of the reason field on the wire: the reason text, then the extension words.
 pub const REASON_BYTES: usize = 120;
+/// Bytes of the reason text kept per record (the rest of the reason field holds the
+/// extension).
+pub const REASON_TEXT_BYTES: usize = REASON_BYTES - EXT_WORDS * 4;
+/// Words of the extension at the end of the reason field.
+const EXT_WORDS: usize = 3;
+/// The high byte of the first extension word: the extension is there.
+const EXT_TAG: i32 = 0x0100_0000;
 /// Fixed words per record on the wire, before the two text fields.
 const RECORD_WORDS: usize = 25;
 /// Bytes per record on the wire.
@@ -62,10 +85,19 @@ pub struct KillRecord {
     pub cpu: i32,
     /// The reap outcome; `None` while pending.
     pub outcome: Option<ReapOutcome>,
+    /// How the victim's process group was killed ([`GroupKill::Unknown`] until the signal).
+    pub group: GroupKill,
+    /// Processes in the victim's own group when it was resolved, the victim included (0 when
+    /// the victim died alone).
+    pub group_procs: i32,
+    /// The highest thrashing (% of the file LRU) since the previous kill, as the decision saw
+    /// it; −1 for kills without a pressure decision's information (requested, old-strategy and
+    /// watchdog kills), as in AOSP's trace event.
+    pub max_thrashing: i64,
     /// Process name.
     pub name: FixedText<NAME_BYTES>,
-    /// The reason text of the kill line.
-    pub reason_text: FixedText<REASON_BYTES>,
+    /// The reason text of the kill line (cut at [`REASON_TEXT_BYTES`]).
+    pub reason_text: FixedText<REASON_TEXT_BYTES>,
 }
 
 impl KillRecord {
@@ -99,6 +131,9 @@ impl KillRecord {
             wake_to_kill_us: -1,
             cpu: -1,
             outcome: None,
+            group: GroupKill::Unknown,
+            group_procs: 0,
+            max_thrashing: if ctx.reason == KillReason::None { -1 } else { ctx.max_thrashing },
             name: FixedText::from_bytes(v.name.as_bytes()),
             reason_text: FixedText::format(format_args!("{reason_text}")),
         }
@@ -152,6 +187,11 @@ impl KillRecord {
         let mut reason = [0u8; REASON_BYTES];
         reason[..self.reason_text.as_str().len()]
             .copy_from_slice(self.reason_text.as_str().as_bytes());
+        let ext = [EXT_TAG | self.group.code(), self.group_procs, clamp_i32(self.max_thrashing)];
+        for (i, w) in ext.iter().enumerate() {
+            let at = REASON_TEXT_BYTES + i * 4;
+            reason[at..at + 4].copy_from_slice(&w.to_be_bytes());
+        }
         out.extend_from_slice(&reason);
     }
 
@@ -169,6 +209,14 @@ impl KillRecord {
         let reason_len = usize::try_from(w(24)).ok().filter(|&l| l <= REASON_BYTES)?;
         let name_off = RECORD_WORDS * 4;
         let reason_off = name_off + NAME_BYTES;
+        // The extension, when the reason text leaves room for it and it is tagged.
+        let ext_off = (reason_off + REASON_TEXT_BYTES) / 4;
+        let (group, group_procs, max_thrashing) =
+            if reason_len <= REASON_TEXT_BYTES && (w(ext_off) & !0xff_ffff) == EXT_TAG {
+                (GroupKill::from_code(w(ext_off) & 0xff_ffff), w(ext_off + 1), w(ext_off + 2))
+            } else {
+                (GroupKill::Unknown, 0, -1)
+            };
         let outcome = match w(21) {
             0 => None,
             c => Some(ReapOutcome::from_code(c, w(22))?),
@@ -193,6 +241,9 @@ impl KillRecord {
             wake_to_kill_us: i64::from(w(19)),
             cpu: w(20),
             outcome,
+            group,
+            group_procs,
+            max_thrashing: i64::from(max_thrashing),
             name: FixedText::from_bytes(&b[name_off..name_off + name_len]),
             reason_text: FixedText::from_bytes(&b[reason_off..reason_off + reason_len]),
         })
@@ -306,7 +357,6 @@ pub fn decode_history(b: &[u8]) -> Option<(usize, usize, Vec<KillRecord>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kill::KillReason;
     use crate::protocol::StatName;
 
     fn record(seq: u64) -> KillRecord {
@@ -323,6 +373,7 @@ mod tests {
             reason: KillReason::LowMem,
             reason_text: ReasonText::format(format_args!("low watermark is breached")),
             min_adj: 701,
+            max_thrashing: 17,
             ..Default::default()
         };
         KillRecord::new(seq, 1_700_000_000_000 + seq as i64, 5_000, &v, &ctx, Some(1000))
@@ -354,6 +405,10 @@ mod tests {
                 r.outcome = Some(ReapOutcome::Failed(libc::EAGAIN));
                 r.reap_us = 1234;
                 r.cpu = 1;
+                r.group = GroupKill::CgroupKill;
+                r.group_procs = 3;
+            } else if s % 3 == 0 {
+                r.group = GroupKill::Alone(crate::reaper::group::Alone::Shared);
             }
             h.push(r);
         }
@@ -369,8 +424,78 @@ mod tests {
         assert_eq!(back[1].outcome, Some(ReapOutcome::Failed(libc::EAGAIN)));
         assert_eq!(back[0].name.as_str(), "com.example");
         assert_eq!(back[0].reason_text.as_str(), "low watermark is breached");
+        assert_eq!((back[1].group, back[1].group_procs), (GroupKill::CgroupKill, 3));
+        assert_eq!(back[0].max_thrashing, 17);
         let empty = encode_history(&KillHistory::new(4));
         assert_eq!(decode_history(&empty[0]), Some((0, 0, vec![])));
         assert_eq!(decode_history(&[0; 15]), None);
+    }
+
+    /// What a client built for the first layout (120-byte reason field, no extension) does
+    /// with a record: its decoder, as it was.
+    fn first_layout_decode(b: &[u8]) -> Option<(i32, i32, String, String)> {
+        let w = |i: usize| i32::from_be_bytes([b[i * 4], b[i * 4 + 1], b[i * 4 + 2], b[i * 4 + 3]]);
+        let name_len = usize::try_from(w(23)).ok().filter(|&l| l <= 64)?;
+        let reason_len = usize::try_from(w(24)).ok().filter(|&l| l <= 120)?;
+        let name = String::from_utf8(b[100..100 + name_len].to_vec()).ok()?;
+        let reason = String::from_utf8(b[164..164 + reason_len].to_vec()).ok()?;
+        Some((w(6), w(21), name, reason))
+    }
+
+    #[test]
+    fn clients_of_the_first_layout_read_these_records() {
+        let mut r = record(5);
+        r.group = GroupKill::CgroupProcs;
+        r.group_procs = 7;
+        r.outcome = Some(ReapOutcome::Reaped);
+        // The longest reason this daemon writes.
+        r.reason_text = FixedText::format(format_args!("{}", "é".repeat(60)));
+        assert_eq!(r.reason_text.as_str().len(), REASON_TEXT_BYTES);
+        let mut b = Vec::new();
+        r.encode(&mut b);
+        assert_eq!(b.len(), RECORD_WIRE_SIZE, "the record size is unchanged");
+        let (pid, outcome, name, reason) = first_layout_decode(&b).unwrap();
+        assert_eq!((pid, outcome), (r.pid, 1));
+        assert_eq!(name, "com.example");
+        assert_eq!(reason, r.reason_text.as_str(), "the extension is past the text they read");
+        assert_eq!(KillRecord::decode(&b), Some(r));
+    }
+
+    #[test]
+    fn records_of_the_first_layout_decode_with_the_group_unknown() {
+        let mut r = record(6);
+        r.group = GroupKill::CgroupKill;
+        r.group_procs = 2;
+        let mut b = Vec::new();
+        r.encode(&mut b);
+        // The first layout zero-padded its reason field.
+        b[RECORD_WIRE_SIZE - EXT_WORDS * 4..].fill(0);
+        let d = KillRecord::decode(&b).unwrap();
+        assert_eq!((d.group, d.group_procs, d.max_thrashing), (GroupKill::Unknown, 0, -1));
+        assert_eq!(d.reason_text, r.reason_text);
+        // ... and allowed 120 bytes of reason text: cut here, and no extension.
+        let long = "x".repeat(REASON_BYTES);
+        b[164..164 + REASON_BYTES].copy_from_slice(long.as_bytes());
+        b[96..100].copy_from_slice(&len_word(REASON_BYTES).to_be_bytes());
+        let d = KillRecord::decode(&b).unwrap();
+        assert_eq!(d.reason_text.as_str(), &long[..REASON_TEXT_BYTES]);
+        assert_eq!((d.group, d.max_thrashing), (GroupKill::Unknown, -1));
+        // Decoding what it decoded gives the same record again.
+        let mut again = Vec::new();
+        d.encode(&mut again);
+        assert_eq!(KillRecord::decode(&again), Some(d));
+    }
+
+    #[test]
+    fn max_thrashing_is_minus_one_without_decision_information() {
+        let v = Victim { pid: 1234, ..Victim::default() };
+        let requested = KillContext { max_thrashing: 55, ..Default::default() };
+        assert_eq!(KillRecord::new(1, 0, 0, &v, &requested, None).max_thrashing, -1);
+        let decided = KillContext {
+            reason: KillReason::LowMemAndThrashing,
+            max_thrashing: 55,
+            ..Default::default()
+        };
+        assert_eq!(KillRecord::new(1, 0, 0, &v, &decided, None).max_thrashing, 55);
     }
 }

@@ -85,6 +85,9 @@ pub struct StatusReport {
     pub mrelease: bool,
     /// Victims reaped / races / failures.
     pub reaper_stats: (u64, u64, u64),
+    /// Process-group kills: the cgroup v2 hierarchy groups are resolved in, or why there is
+    /// none.
+    pub process_groups: String,
     /// Times the watchdog fired (a loop round stuck for 2 s).
     pub watchdog_fires: u64,
     /// Connected clients.
@@ -107,6 +110,18 @@ fn json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// How a kill's process group died, for the text tables: `cgroup.kill (3)`,
+/// `cgroup.procs (2)`, `alone:root-group`, ... (`-` when not known).
+pub fn group_text(r: &KillRecord) -> String {
+    match r.group {
+        crate::reaper::group::GroupKill::CgroupKill
+        | crate::reaper::group::GroupKill::CgroupProcs => {
+            format!("{} ({})", r.group.as_str(), r.group_procs)
+        }
+        g => g.as_str().to_owned(),
+    }
+}
+
 /// A kill record as a JSON object (also used by `lmkctl history --json`).
 pub fn kill_json(out: &mut String, r: &KillRecord) {
     let _ = write!(
@@ -124,8 +139,8 @@ pub fn kill_json(out: &mut String, r: &KillRecord) {
     let outcome = r.outcome.map_or("pending", |o| o.as_str());
     let _ = write!(
         out,
-        ",\"requested_by\":{},\"client_reason\":{},\"rss_kb\":{},\"swap_kb\":{},\"free_before_kb\":{},\"freed_kb\":{},\"reap_us\":{},\"death_us\":{},\"wake_to_kill_us\":{},\"cpu\":{},\"outcome\":\"{outcome}\"}}",
-        r.requested_by, r.client_reason, r.rss_kb, r.swap_kb, r.free_before_kb, r.freed_kb, r.reap_us, r.death_us, r.wake_to_kill_us, r.cpu
+        ",\"requested_by\":{},\"client_reason\":{},\"rss_kb\":{},\"swap_kb\":{},\"free_before_kb\":{},\"freed_kb\":{},\"reap_us\":{},\"death_us\":{},\"wake_to_kill_us\":{},\"cpu\":{},\"outcome\":\"{outcome}\",\"group_kill\":\"{}\",\"group_procs\":{},\"max_thrashing\":{}}}",
+        r.requested_by, r.client_reason, r.rss_kb, r.swap_kb, r.free_before_kb, r.freed_kb, r.reap_us, r.death_us, r.wake_to_kill_us, r.cpu, r.group.as_str(), r.group_procs, r.max_thrashing
     );
 }
 
@@ -194,8 +209,8 @@ impl StatusReport {
             let _ = writeln!(o, "\nRECENT KILLS");
             let _ = writeln!(
                 o,
-                "  {:>5} {:>10} {:>7} {:<24} {:>5} {:>9} {:>9} {:<12} REASON",
-                "SEQ", "UPTIME(s)", "PID", "NAME", "ADJ", "RSS(kB)", "REAP(ms)", "OUTCOME"
+                "  {:>5} {:>10} {:>7} {:<24} {:>5} {:>9} {:>9} {:<12} {:<18} REASON",
+                "SEQ", "UPTIME(s)", "PID", "NAME", "ADJ", "RSS(kB)", "REAP(ms)", "OUTCOME", "GROUP"
             );
             for r in &self.recent_kills {
                 let reap = if r.reap_us < 0 {
@@ -205,7 +220,7 @@ impl StatusReport {
                 };
                 let _ = writeln!(
                     o,
-                    "  {:>5} {:>10.3} {:>7} {:<24} {:>5} {:>9} {:>9} {:<12} {}",
+                    "  {:>5} {:>10.3} {:>7} {:<24} {:>5} {:>9} {:>9} {:<12} {:<18} {}",
                     r.seq,
                     r.uptime_ms as f64 / 1000.0,
                     r.pid,
@@ -214,6 +229,7 @@ impl StatusReport {
                     r.rss_kb,
                     reap,
                     r.outcome.map_or("pending", |x| x.as_str()),
+                    group_text(r),
                     r.reason_text.as_str()
                 );
             }
@@ -228,6 +244,7 @@ impl StatusReport {
         );
         let (reaped, races, failures) = self.reaper_stats;
         let _ = writeln!(o, "  reaped          {reaped}  (races {races}, failures {failures})");
+        let _ = writeln!(o, "  process groups  {}", self.process_groups);
         let _ = writeln!(o, "  watchdog fired  {}", self.watchdog_fires);
         let _ = writeln!(o, "\nCLIENTS");
         for c in &self.clients {
@@ -293,9 +310,11 @@ impl StatusReport {
         json_str(&mut o, &self.reaper_placement);
         let _ = write!(
             o,
-            ",\"process_mrelease\":{},\"reaped\":{reaped},\"races\":{races},\"failures\":{failures},\"watchdog_fires\":{}}},\"clients\":[",
-            self.mrelease, self.watchdog_fires
+            ",\"process_mrelease\":{},\"reaped\":{reaped},\"races\":{races},\"failures\":{failures},\"process_groups\":",
+            self.mrelease
         );
+        json_str(&mut o, &self.process_groups);
+        let _ = write!(o, ",\"watchdog_fires\":{}}},\"clients\":[", self.watchdog_fires);
         for (i, c) in self.clients.iter().enumerate() {
             let _ = write!(
                 o,
