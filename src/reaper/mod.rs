@@ -593,24 +593,90 @@ fn reap(shared: &Shared, job: ReapJob) -> ReapResult {
     }
 }
 
-/// Lets a dying process exit quickly: every thread back to `SCHED_OTHER` at nice 0 (AOSP moves
-/// it to the foreground profiles and sets nice 0). Threads that are gone are skipped.
+/// Lets a dying process exit quickly: every thread back to `SCHED_OTHER` at nice 0. On Android
+/// the process also gets AOSP's task profiles for a dying victim (`android_profiles`).
+/// Threads that are gone are skipped.
 pub fn boost(uid: i32, pid: i32) {
+    #[cfg(aosp_build)]
+    android_profiles::apply(uid, pid);
+    #[cfg(not(aosp_build))]
     let _ = uid;
     let Ok(dir) = fs::read_dir(format!("/proc/{pid}/task")) else { return };
     for e in dir.flatten() {
         let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
-        #[cfg(aosp_build)]
-        {
-            // AOSP's CPUSET_SP_FOREGROUND + SCHED_SP_FOREGROUND profiles.
-            let _ = sys::android::cpuset_policy(tid, sys::android::sched_policy::SP_FOREGROUND);
-            let _ = sys::android::sched_group(tid, sys::android::sched_policy::SP_FOREGROUND);
-        }
         if matches!(sys::sched_getscheduler(tid), Ok(sys::SCHED_IDLE | sys::SCHED_BATCH)) {
             let _ = sys::sched_setscheduler(tid, sys::SCHED_OTHER, 0);
         }
         let _ = sys::setpriority(tid, 0);
+    }
+}
+
+/// The task profiles AOSP gives a dying victim (Android only).
+///
+/// AOSP's 2025 lmkd applies `CPUSET_LMKD_REAP_TARGET` and `SCHED_LMKD_REAP_TARGET` (before:
+/// `CPUSET_SP_FOREGROUND` and `SCHED_SP_FOREGROUND`) through libprocessgroup's C++
+/// `SetTaskProfiles`/`SetProcessProfilesCached`. Rust can only call libprocessgroup's C entry
+/// point, `android_set_process_profiles(uid, pid, n, names)` (the process-wide
+/// `SetProcessProfiles`, without the descriptor cache): every thread of the victim moves, as
+/// with AOSP's per-task calls, at the cost of opening the cgroup files on each kill. Which pair
+/// a device has is decided once, from its `task_profiles.json` files; a device without the
+/// 2025 profiles gets the foreground ones (said once), and when the call fails the old C
+/// scheduling-policy calls (`set_cpuset_policy`/`set_sched_policy` with `SP_FOREGROUND`, per
+/// thread) are the last resort.
+#[cfg(aosp_build)]
+pub mod android_profiles {
+    use std::ffi::CStr;
+    use std::sync::OnceLock;
+
+    use crate::sys;
+
+    /// AOSP's 2025 profiles for the dying victim.
+    pub static REAP_TARGET: [&CStr; 2] = [c"CPUSET_LMKD_REAP_TARGET", c"SCHED_LMKD_REAP_TARGET"];
+    /// The profiles before them (AOSP 767ae233), for devices without the 2025 ones.
+    pub static FOREGROUND: [&CStr; 2] = [c"CPUSET_SP_FOREGROUND", c"SCHED_SP_FOREGROUND"];
+
+    /// The files libprocessgroup reads its profiles from.
+    const TASK_PROFILE_FILES: [&str; 2] =
+        ["/system/etc/task_profiles.json", "/vendor/etc/task_profiles.json"];
+
+    /// The pair this device has (decided once, logged once).
+    pub fn chosen() -> &'static [&'static CStr; 2] {
+        static CHOSEN: OnceLock<&'static [&'static CStr; 2]> = OnceLock::new();
+        CHOSEN.get_or_init(|| {
+            let texts: Vec<String> =
+                TASK_PROFILE_FILES.iter().filter_map(|p| std::fs::read_to_string(p).ok()).collect();
+            let has = |name: &CStr| {
+                let quoted = format!("\"{}\"", name.to_string_lossy());
+                texts.iter().any(|t| t.contains(&quoted))
+            };
+            if REAP_TARGET.iter().all(|n| has(n)) {
+                log::info!("dying victims get the task profiles CPUSET_LMKD_REAP_TARGET, SCHED_LMKD_REAP_TARGET");
+                &REAP_TARGET
+            } else {
+                log::info!("no CPUSET_LMKD_REAP_TARGET/SCHED_LMKD_REAP_TARGET task profiles; dying victims get CPUSET_SP_FOREGROUND, SCHED_SP_FOREGROUND");
+                &FOREGROUND
+            }
+        })
+    }
+
+    /// Applies the chosen profiles to process `pid` of `uid`; falls back as the module says.
+    pub fn apply(uid: i32, pid: i32) {
+        let Ok(uid) = u32::try_from(uid) else { return };
+        let pair = chosen();
+        if sys::android::set_process_profiles(uid, pid, pair) {
+            return;
+        }
+        if *pair != FOREGROUND && sys::android::set_process_profiles(uid, pid, &FOREGROUND) {
+            return;
+        }
+        let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return };
+        for e in dir.flatten() {
+            if let Some(tid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) {
+                let _ = sys::android::cpuset_policy(tid, sys::android::sched_policy::SP_FOREGROUND);
+                let _ = sys::android::sched_group(tid, sys::android::sched_policy::SP_FOREGROUND);
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Android-only C entry points (built with `cfg(aosp_build)`, i.e. by Soong only): liblog's
-//! binary event writer and libprocessgroup's C scheduling-policy calls.
+//! binary event writer, libprocessgroup's C scheduling-policy calls and its C wrapper for
+//! task profiles.
 #![cfg(aosp_build)]
 
 use std::io;
@@ -20,6 +21,35 @@ extern "C" {
     ) -> libc::c_int;
     fn set_cpuset_policy(tid: libc::c_int, policy: libc::c_int) -> libc::c_int;
     fn set_sched_policy(tid: libc::c_int, policy: libc::c_int) -> libc::c_int;
+    // libprocessgroup's one C entry point for task profiles (processgroup.cpp, "C wrapper for
+    // SetProcessProfiles", exported since Android 13 for crosvm; not in a header).
+    fn android_set_process_profiles(
+        uid: libc::uid_t,
+        pid: libc::pid_t,
+        num_profiles: libc::size_t,
+        profiles: *const *const libc::c_char,
+    ) -> bool;
+}
+
+/// Most profiles [`set_process_profiles`] passes in one call.
+pub const MAX_PROFILES: usize = 4;
+
+/// Applies the task profiles `profiles` (names from `task_profiles.json`) to every thread of
+/// process `pid` of `uid`: libprocessgroup's `SetProcessProfiles` through its C wrapper
+/// `android_set_process_profiles`. `false` when a profile is unknown or could not be applied
+/// (the process may have exited), or when more than [`MAX_PROFILES`] are given.
+pub fn set_process_profiles(uid: u32, pid: i32, profiles: &[&std::ffi::CStr]) -> bool {
+    if profiles.len() > MAX_PROFILES {
+        return false;
+    }
+    let mut names = [std::ptr::null::<libc::c_char>(); MAX_PROFILES];
+    for (slot, p) in names.iter_mut().zip(profiles) {
+        *slot = p.as_ptr();
+    }
+    // SAFETY: `names` holds `profiles.len()` pointers to NUL-terminated strings borrowed from
+    // `profiles`, which outlive the call; libprocessgroup only reads them (it copies each into
+    // a string_view list) during the call.
+    unsafe { android_set_process_profiles(uid, pid, profiles.len(), names.as_ptr()) }
 }
 
 /// Writes a binary event (`LOG_ID_EVENTS`) with `tag`.
