@@ -1,7 +1,8 @@
 //! Pictures from the JSON the other commands write, as SVG files (the `plotters` crate, SVG
 //! backend only; a dev-dependency, never part of the daemon).
 //!
-//! `cargo bench --bench plot -- [--demo FILE] [--compare FILE] [--reap FILE] [--out DIR]`
+//! `cargo bench --bench plot -- [--demo FILE] [--compare FILE] [--reap FILE] [--race FILE]
+//! [--out DIR]`
 //! (default `--out docs`) writes, for each input given:
 //!
 //! * `--demo`: `demo.svg` from `lmkd demo --json FILE` — the sandbox's memory and PSI over
@@ -12,6 +13,10 @@
 //! * `--reap`: `reap.svg` from `cargo bench --bench reap -- --json FILE` — kill → memory back,
 //!   every kill as a dot, per victim state and size, for the three kill methods (log scale;
 //!   kills whose memory never came back sit on the timeout line).
+//! * `--race`: `race.svg` from `cargo bench --bench race -- --json FILE` — per growth rate, the
+//!   kernel OOM kills that came while a killable registered app was alive (mean per run), for
+//!   the daemon with and without its predictive rule and for the kernel alone; one panel per
+//!   variant (no page cache; a re-read file).
 //!
 //! No root needed; nothing is measured here.
 
@@ -560,15 +565,124 @@ fn plot_reap(input: &Path, out: &Path) -> Res<()> {
     Ok(())
 }
 
+const RACE_MODES: [(&str, &str, RGBColor); 3] = [
+    ("on", "lmkd, predictive rule on", RGBColor(31, 119, 180)),
+    ("off", "lmkd, off (AOSP's behaviour)", RGBColor(255, 127, 14)),
+    ("kernel", "no daemon (kernel OOM killer)", RGBColor(127, 127, 127)),
+];
+
+fn plot_race(input: &Path, out: &Path) -> Res<()> {
+    let j = Json::parse(&fs::read_to_string(input)?)?;
+    let runs = j.get("runs").arr();
+    let mut rates: Vec<f64> = runs.iter().filter_map(|r| r.get("rate").num()).collect();
+    rates.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    rates.dedup();
+    let root = SVGBackend::new(out, (1000, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let panels = root.split_evenly((1, 2));
+    let variants = [("nocache", "(i) no page cache"), ("cache", "(ii) a re-read file")];
+    // Mean lost races per run, by variant, mode and rate.
+    let lost = |variant: &str, mode: &str, rate: f64| -> Option<f64> {
+        let rs: Vec<&Json> = runs
+            .iter()
+            .filter(|r| {
+                r.get("variant").str() == variant
+                    && r.get("mode").str() == mode
+                    && r.get("rate").num() == Some(rate)
+            })
+            .collect();
+        if rs.is_empty() {
+            return None;
+        }
+        let n: usize = rs
+            .iter()
+            .map(|r| {
+                r.get("deaths")
+                    .arr()
+                    .iter()
+                    .filter(|d| {
+                        d.get("by").str() == "kernel"
+                            && d.get("killable_left").num().unwrap_or(0.0) > 0.0
+                    })
+                    .count()
+            })
+            .sum();
+        Some(n as f64 / rs.len() as f64)
+    };
+    let mut y_max = 1.0f64;
+    for (v, _) in variants {
+        for (m, _, _) in RACE_MODES {
+            for &r in &rates {
+                y_max = y_max.max(lost(v, m, r).unwrap_or(0.0));
+            }
+        }
+    }
+    y_max += 0.5;
+    for (panel, (variant, title)) in panels.iter().zip(variants) {
+        let mut chart = ChartBuilder::on(panel)
+            .caption(
+                format!("kernel OOM kills with a killable app left — {title}"),
+                ("sans-serif", 15),
+            )
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(-0.5f64..(rates.len() as f64 - 0.5), 0f64..y_max)?;
+        let label_of = |v: &f64| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 {
+                rates.get(i as usize).map(|r| format!("{r:.0} MiB/s")).unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(rates.len() * 2 + 1)
+            .x_label_formatter(&label_of)
+            .y_desc("per run (mean)")
+            .draw()?;
+        for (mode, label, color) in RACE_MODES {
+            let pts: Vec<(f64, f64)> = rates
+                .iter()
+                .enumerate()
+                .filter_map(|(i, &r)| lost(variant, mode, r).map(|v| (i as f64, v)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+            chart.draw_series(pts.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font(("sans-serif", 12))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let arg =
         |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let out = PathBuf::from(arg("--out").unwrap_or_else(|| "docs".into()));
-    let inputs = [("--demo", "demo.svg"), ("--compare", "compare.svg"), ("--reap", "reap.svg")];
+    let inputs = [
+        ("--demo", "demo.svg"),
+        ("--compare", "compare.svg"),
+        ("--reap", "reap.svg"),
+        ("--race", "race.svg"),
+    ];
     if inputs.iter().all(|(flag, _)| arg(flag).is_none()) {
         println!(
-            "plot: nothing to do; give --demo FILE, --compare FILE and/or --reap FILE (see benches/plot.rs)"
+            "plot: nothing to do; give --demo FILE, --compare FILE, --reap FILE and/or --race FILE (see benches/plot.rs)"
         );
         return Ok(());
     }
@@ -579,6 +693,7 @@ fn main() -> Res<()> {
         let r = match flag {
             "--demo" => plot_demo(Path::new(&input), &path),
             "--compare" => plot_compare(Path::new(&input), &path),
+            "--race" => plot_race(Path::new(&input), &path),
             _ => plot_reap(Path::new(&input), &path),
         };
         r.map_err(|e| format!("{flag} {input}: {e}"))?;
