@@ -505,3 +505,115 @@ pub fn memcg_oom_kills(cg: &Memcg) -> u64 {
         .find_map(|l| l.strip_prefix("oom_kill ").and_then(|v| v.trim().parse().ok()))
         .unwrap_or(0)
 }
+
+/// A cgroup v2 group made for one test under the unified root (`lmkd-test-<tag>-<pid>-<n>`),
+/// with groups of its own inside. On drop every process still in it or below it — all of
+/// them started by the test — is killed (`cgroup.kill`), and the groups are removed, deepest
+/// first; also when the test failed.
+pub struct V2TestGroup {
+    pub path: PathBuf,
+}
+
+impl V2TestGroup {
+    pub fn create(tag: &str) -> std::io::Result<V2TestGroup> {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let path = Path::new(UNIFIED_ROOT).join(format!(
+            "lmkd-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        fs::create_dir(&path)?;
+        Ok(V2TestGroup { path })
+    }
+
+    /// A group inside it (`rel` may have several components; missing ones are made).
+    pub fn sub(&self, rel: &str) -> PathBuf {
+        let p = self.path.join(rel);
+        fs::create_dir_all(&p).unwrap();
+        p
+    }
+
+    /// The processes in the group at `path`.
+    pub fn procs(path: &Path) -> Vec<i32> {
+        fs::read_to_string(path.join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+}
+
+impl Drop for V2TestGroup {
+    fn drop(&mut self) {
+        let _ = fs::write(self.path.join("cgroup.kill"), "1");
+        let populated = || {
+            fs::read_to_string(self.path.join("cgroup.events"))
+                .map(|e| e.lines().any(|l| l == "populated 1"))
+                .unwrap_or(false)
+        };
+        wait_until(Duration::from_secs(10), || !populated());
+        fn remove(dir: &Path) {
+            if let Ok(entries) = fs::read_dir(dir) {
+                for e in entries.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove(&e.path());
+                    }
+                }
+            }
+            let end = Instant::now() + Duration::from_secs(10);
+            while fs::remove_dir(dir).is_err() && Instant::now() < end {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        remove(&self.path);
+    }
+}
+
+/// Pidfds of processes a test started outside any group of its own (in the root group, say):
+/// each is killed through its pidfd on drop, if still alive.
+#[derive(Default)]
+pub struct Pidfds(pub Vec<(i32, std::os::fd::OwnedFd)>);
+
+impl Pidfds {
+    /// Takes a pidfd of each of `pids` (processes the test started).
+    pub fn of(pids: &[i32]) -> Pidfds {
+        Pidfds(pids.iter().map(|&p| (p, lmkd::sys::pidfd_open(p).expect("pidfd_open"))).collect())
+    }
+
+    /// Whether process `pid` (one of them) has exited.
+    pub fn dead(&self, pid: i32) -> bool {
+        let (_, fd) = self.0.iter().find(|(p, _)| *p == pid).expect("one of them");
+        lmkd::sys::pidfd_is_dead(fd).unwrap()
+    }
+
+    /// Waits (bounded) until every one of `pids` has exited.
+    pub fn wait_dead(&self, pids: &[i32]) -> bool {
+        wait_until(Duration::from_secs(10), || pids.iter().all(|&p| self.dead(p)))
+    }
+}
+
+impl Drop for Pidfds {
+    fn drop(&mut self) {
+        use std::os::fd::AsFd;
+        for (_, fd) in &self.0 {
+            let _ = lmkd::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
+        }
+    }
+}
+
+/// Whether process `pid` is alive with no SIGKILL pending: neither exited nor about to. (A
+/// process a group kill reached has SIGKILL pending from the moment the kill returned.)
+pub fn alive_and_unsignalled(pid: i32) -> bool {
+    let Ok(st) = fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
+    let field = |k: &str| {
+        st.lines()
+            .find_map(|l| l.strip_prefix(k))
+            .map(|v| u64::from_str_radix(v.trim(), 16).unwrap_or(u64::MAX))
+    };
+    let sigkill = 1u64 << (libc::SIGKILL - 1);
+    let state = st.lines().find_map(|l| l.strip_prefix("State:")).unwrap_or("").trim();
+    !state.starts_with('Z')
+        && !state.starts_with('X')
+        && field("SigPnd:").is_some_and(|m| m & sigkill == 0)
+        && field("ShdPnd:").is_some_and(|m| m & sigkill == 0)
+}
