@@ -15,7 +15,8 @@ use lmkd::memory::parse::{
 };
 use lmkd::memory::{Domain, KernelFile, Meminfo, PsiAverages, Snapshot, Vmstat, Watermarks};
 use lmkd::policy::legacy::MemcgUsage;
-use lmkd::policy::trace::{replay, wake_line};
+use lmkd::policy::psi_strategy::{ReclaimEvents, VendorKill};
+use lmkd::policy::trace::{replay, wake_line, WakeExtras};
 use lmkd::policy::Level;
 use lmkd::policy::{Source, Wakeup};
 use lmkd::pressure::psi::{Stall, Trigger, UNPRIVILEGED_WINDOW_MS};
@@ -584,7 +585,14 @@ pub fn trace_written(data: &[u8]) {
         event: flags & 32 != 0,
     };
     let t = n() as u64;
-    let line = wake_line(t, wake, flags & 64 != 0, &s, &wm, usage, flags & 256 != 0);
+    let events = (flags & 512 != 0).then(|| ReclaimEvents {
+        direct_since_ms: (flags & 1024 != 0).then(|| n() as u64),
+        kswapd: flags & 2048 != 0,
+    });
+    let vendor = (flags & 4096 != 0)
+        .then(|| VendorKill { reason: (n() % 1000) as i32, min_adj: (n() % 1001) as i32 });
+    let x = WakeExtras { usage, run_out: flags & 256 != 0, events, vendor };
+    let line = wake_line(t, wake, flags & 64 != 0, &s, &wm, &x);
     let replayed = replay(&line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
     assert_eq!(replayed.len(), 1, "{line:?}");
     assert_eq!(replayed[0].t, t);

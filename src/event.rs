@@ -29,6 +29,8 @@ pub enum Token {
     /// An early-warning source fired (a memory cgroup usage threshold, vmpressure `low`, the
     /// short-window PSI trigger), by kind.
     Early(u8),
+    /// The BPF memevents ring buffer has records.
+    MemEvents,
     /// `dumpsys lmkd` asked for the status report (Android only).
     Dump,
     /// The watchdog killed a process while the loop was stuck.
@@ -54,6 +56,7 @@ const KIND_PRESSURE: u64 = 6;
 const KIND_DUMP: u64 = 7;
 const KIND_WATCHDOG: u64 = 8;
 const KIND_EARLY: u64 = 9;
+const KIND_MEMEVENTS: u64 = 10;
 const PAYLOAD_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl Token {
@@ -66,6 +69,7 @@ impl Token {
             Token::ReaperDone => KIND_REAPER << KIND_SHIFT,
             Token::Pressure(level) => (KIND_PRESSURE << KIND_SHIFT) | u64::from(level),
             Token::Early(kind) => (KIND_EARLY << KIND_SHIFT) | u64::from(kind),
+            Token::MemEvents => KIND_MEMEVENTS << KIND_SHIFT,
             Token::Dump => KIND_DUMP << KIND_SHIFT,
             Token::Watchdog => KIND_WATCHDOG << KIND_SHIFT,
             Token::KillDone { slot, generation } => {
@@ -91,6 +95,7 @@ impl Token {
                 Ok(kind) if kind < 3 => Token::Early(kind),
                 _ => Token::Unknown(bits),
             },
+            KIND_MEMEVENTS if payload == 0 => Token::MemEvents,
             KIND_DUMP if payload == 0 => Token::Dump,
             KIND_WATCHDOG if payload == 0 => Token::Watchdog,
             KIND_KILL => match (u8::try_from(payload & 0xff), u32::try_from(payload >> 8)) {
@@ -193,6 +198,7 @@ mod tests {
             Token::Pressure(2),
             Token::Early(0),
             Token::Early(2),
+            Token::MemEvents,
             Token::Dump,
             Token::Watchdog,
             Token::KillDone { slot: 15, generation: u32::MAX },

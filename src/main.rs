@@ -36,6 +36,10 @@ Options:
                   host mode: write the Perfetto kill events (atrace `N|...|lmk,...`) to
                   FILE, e.g. a tracefs instance's trace_marker, instead of
                   /sys/kernel/tracing/trace_marker (else .../debug/tracing/trace_marker)
+  --bpffs DIR     host mode: the BPF filesystem holding memevents/ (AOSP's pinned
+                  ring buffer and programs) instead of /sys/fs/bpf
+  --tracefs DIR   host mode: tracefs (for the memevents tracepoints' ids) instead of
+                  /sys/kernel/tracing (else /sys/kernel/debug/tracing)
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
@@ -60,6 +64,7 @@ struct Args {
     update_mode: UpdateMode,
     record: Option<PathBuf>,
     trace_marker: Option<PathBuf>,
+    memevents: lmkd::pressure::memevents::Paths,
     test_hooks: bool,
 }
 
@@ -89,6 +94,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             #[cfg(not(aosp_build))]
             "--trace-marker" => {
                 a.trace_marker = Some(it.next().ok_or("--trace-marker needs a file")?.into())
+            }
+            // Device builds use Android's bpffs and tracefs.
+            #[cfg(not(aosp_build))]
+            "--bpffs" => a.memevents.bpffs = it.next().ok_or("--bpffs needs a directory")?.into(),
+            #[cfg(not(aosp_build))]
+            "--tracefs" => {
+                a.memevents.tracefs = it.next().ok_or("--tracefs needs a directory")?.into()
             }
             // Device builds have no test hooks at all.
             #[cfg(not(aosp_build))]
@@ -343,6 +355,7 @@ fn run_daemon(args: Args) -> ExitCode {
         record: args.record.clone(),
         test_hooks: args.test_hooks,
         clock: lmkd::clock::Clock::real(),
+        memevents: args.memevents.clone(),
     };
     let mut daemon = match Daemon::new(opts) {
         Ok(d) => d,

@@ -35,6 +35,10 @@ fn a_steady_state_priority_update_makes_no_heap_allocation() {
         record: None,
         test_hooks: false,
         clock: lmkd::clock::Clock::real(),
+        memevents: lmkd::pressure::memevents::Paths {
+            bpffs: "/nonexistent/bpffs".into(),
+            tracefs: "/nonexistent/tracefs".into(),
+        },
     };
     let mut daemon = Daemon::new(opts).unwrap();
     let client = Client::connect(&sock).unwrap();
@@ -113,6 +117,10 @@ fn the_pressure_path_makes_no_heap_allocation() {
         record: None,
         test_hooks: true,
         clock: lmkd::clock::Clock::real(),
+        memevents: lmkd::pressure::memevents::Paths {
+            bpffs: "/nonexistent/bpffs".into(),
+            tracefs: "/nonexistent/tracefs".into(),
+        },
     };
     // The real logger, so that the kill line is formatted and written too.
     lmkd::logging::init(false);
@@ -244,4 +252,42 @@ fn the_predictive_path_makes_no_heap_allocation() {
     let measured = r.kills() - warm;
     assert!(measured >= 1, "predictive kills while counting: {measured}");
     assert_eq!(allocations, 0, "heap allocations on the early-warning → predictive kill path");
+}
+
+/// Proves that reading memevents allocates nothing once warm: records of every kind lmkd takes
+/// (direct reclaim begin/end, kswapd wake/sleep, a reserve change, a vendor kill request that
+/// kills) and refused ones wait in the real ring buffer (`tests/common/bpf.rs`); the loop drains
+/// them, updates the reclaim state, runs the vendor request's decision and kill, and logs the
+/// refused ones — all counted.
+#[test]
+fn the_memevents_path_makes_no_heap_allocation() {
+    use common::bpf::{record, vendor, world, BpfWorld};
+    let _s = rig::serial();
+    lmkd::logging::init(false);
+    let Some(w) = world() else { return };
+    let Some(mut r) =
+        rig::Rig::with_memevents("sys.boot_completed=1\nbpf.progs_loaded=1\n", w.paths())
+    else {
+        return;
+    };
+    r.register(8, 900);
+    let batch = |w: &BpfWorld| {
+        for kind in [1, 2, 3, 4, 6] {
+            w.inject(&record(kind, |_| {})).unwrap();
+        }
+        w.inject(&[0u8; 80]).unwrap();
+        w.inject(&vendor(1, 0)).unwrap();
+    };
+    let drain = |r: &mut rig::Rig| while r.d.run_once(Some(Duration::ZERO)).unwrap() > 0 {};
+    // Warm-up: a batch and its kill.
+    batch(&w);
+    drain(&mut r);
+    r.wait_for_the_death();
+    let warm = r.kills();
+    assert_eq!(warm, 1, "the vendor request killed");
+    // Measured: the same kinds again (injected before counting; the injection allocates).
+    batch(&w);
+    let ((), allocations) = count_allocations(|| drain(&mut r));
+    assert_eq!(r.kills(), warm + 1, "the second vendor request killed too");
+    assert_eq!(allocations, 0, "heap allocations on the memevents path");
 }

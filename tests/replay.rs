@@ -126,7 +126,8 @@ fn kill_texts_are_aosps() {
         ("not_responding", 100, "device is not responding"),
         ("filecache", 110, "filecache is low (3996kB < 10000kB) after thrashing"),
         ("direct_reclaim", 100, "device is in direct reclaim and thrashing (150%)"),
-        ("direct_reclaim", 350, "device is stuck in direct reclaim (250ms > 200ms)"),
+        ("direct_reclaim", 1250, "device is stuck in direct reclaim (250ms > 200ms)"),
+        ("direct_reclaim", 1500, "vendor kill with the reason 3, min_score_adj 300"),
         // The old strategy logs no reason text.
         ("legacy_levels", 200, ""),
     ];

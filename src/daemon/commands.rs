@@ -41,6 +41,8 @@ pub(crate) enum Request {
     UpdateProps,
     /// `LMK_START_MONITORING`, boot having completed.
     StartMonitoring,
+    /// `LMK_BOOT_COMPLETED`, handled now: set up the memevents listener.
+    StartMemevents,
     /// `LMK_EXT_TEST_PRESSURE`.
     TestPressure(i32),
     /// `LMK_EXT_TEST_STALL`: keep the loop busy this long (on a fake clock: move it).
@@ -192,6 +194,9 @@ impl Commands {
             Command::BootCompleted => {
                 let result = self.on_boot_completed(core);
                 core.reply(slot, &encode_reply(LMK_BOOT_COMPLETED, result));
+                if result == 0 {
+                    return Some(Request::StartMemevents);
+                }
             }
         }
         None
@@ -351,8 +356,8 @@ impl Commands {
             limited!(error, "LMK_BOOT_COMPLETED cannot be handled before boot completed");
             return -1;
         }
-        // There are no BPF memevents in this daemon: reclaim is detected from vmstat.
-        info!("Using vmstats for direct reclaim and kswapd detection");
+        // The memevents listener is set up by the engine (Request::StartMemevents); it logs
+        // "Using memevents…" or "Using vmstats…".
         self.boot_completed_handled = true;
         0
     }

@@ -24,10 +24,11 @@ use crate::kill::KillContext;
 use crate::memory::{demand_kb, headroom_kb, Domain, KernelFile, Snapshot, Watermarks};
 use crate::policy::legacy::{self, LegacyOutcome, MemcgUsage};
 use crate::policy::predict::{self, Predictor, Verdict as Forecasted, SAMPLE_MS};
-use crate::policy::psi_strategy::{self, WATERMARK_REFRESH_MS};
+use crate::policy::psi_strategy::{self, ReclaimEvents, VendorKill, WATERMARK_REFRESH_MS};
 use crate::policy::{
     trace, KillDecision, Level, PollUpdate, Source, Wakeup, SHORT_INTERVAL_MS, WINDOW_MS,
 };
+use crate::pressure::memevents::{self, Listener, MemEvent};
 use crate::pressure::psi::{self, Stall, Trigger};
 use crate::pressure::threshold::{ThresholdFiles, UsageThreshold};
 use crate::pressure::vmpressure;
@@ -124,6 +125,8 @@ pub(crate) enum Wake {
     Timers,
     /// An early-warning source fired: [`EARLY_THRESHOLD`], [`EARLY_LOW`] or [`EARLY_PSI`].
     Early(u8),
+    /// The memevents ring buffer has records (with epoll's flags).
+    MemEvents(EventFlags),
 }
 
 /// The early-warning source kinds (`Token::Early`).
@@ -156,6 +159,58 @@ struct Early {
     /// The next sample of the watch (ms), while watching.
     next_sample_ms: Option<u64>,
     predictor: Predictor,
+}
+
+/// The longest wait between two looks at `bpf.progs_loaded` while memevents wait for the BPF
+/// loader (the first wait is 1 s; each doubles).
+const MEMEVENTS_RETRY_MAX_MS: u64 = 60_000;
+
+/// Where the memevents listener's set-up stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MemeventsStart {
+    /// Not asked yet (boot not completed).
+    NotAsked,
+    /// Waiting for the BPF loader: the next look and the wait after it.
+    Waiting {
+        /// When to look again (ms).
+        next_ms: u64,
+        /// The wait after that look.
+        delay_ms: u64,
+    },
+    /// Set up, or given up for vmstat.
+    Done,
+}
+
+/// The BPF memevents (Android 15 and later, reference §4.7): the listener once set up and the
+/// reclaim state its events report.
+#[derive(Debug)]
+struct Memevents {
+    paths: memevents::Paths,
+    listener: Option<Listener>,
+    start: MemeventsStart,
+    reclaim: ReclaimEvents,
+    /// The kernel reports reserve changes (`UPDATE_ZONEINFO`): the 60 s refresh stops.
+    zoneinfo_events: bool,
+    /// Records refused (bad length or type) or vendor requests out of range.
+    bad: u64,
+    bad_log: RateLimit,
+    /// Events handled, by kind.
+    counts: [u64; memevents::KINDS],
+}
+
+impl Default for Memevents {
+    fn default() -> Memevents {
+        Memevents {
+            paths: memevents::Paths::default(),
+            listener: None,
+            start: MemeventsStart::NotAsked,
+            reclaim: ReclaimEvents::default(),
+            zoneinfo_events: false,
+            bad: 0,
+            bad_log: RateLimit::new(Duration::from_secs(10)),
+            counts: [0; memevents::KINDS],
+        }
+    }
 }
 
 /// What the engine is told about the world at a wake-up.
@@ -258,6 +313,7 @@ pub(crate) struct PressureEngine {
     psi_fallback_logged: bool,
     usage_files: Option<(KernelFile, Option<KernelFile>)>,
     early: Early,
+    mev: Memevents,
     trace: Recorder,
 }
 
@@ -314,6 +370,7 @@ impl PressureEngine {
             psi_fallback_logged: false,
             usage_files: None,
             early: Early::default(),
+            mev: Memevents::default(),
             trace,
         };
         e.open_usage_files();
@@ -505,7 +562,7 @@ impl PressureEngine {
                     self.stats.polls += 1;
                     self.last_event_level = Level::Low;
                     let wakeup = self.poll_wake;
-                    self.cycle(wakeup, env, killer);
+                    self.cycle(wakeup, env, killer, None);
                 }
                 if self.early.next_sample_ms.is_some_and(|t| now_ms >= t) {
                     self.sample(env, killer);
@@ -521,7 +578,7 @@ impl PressureEngine {
                     return false;
                 }
                 if let Some(wakeup) = self.event(level, env.config) {
-                    self.cycle(wakeup, env, killer);
+                    self.cycle(wakeup, env, killer, None);
                 }
                 self.watch(env, killer);
             }
@@ -537,6 +594,13 @@ impl PressureEngine {
                     _ => {}
                 }
                 self.watch(env, killer);
+            }
+            Wake::MemEvents(flags) => {
+                if flags.intersects(EventFlags::ERR | EventFlags::HUP) {
+                    self.lose_memevents();
+                } else {
+                    self.on_memevents(env, killer);
+                }
             }
         }
         true
@@ -619,8 +683,11 @@ impl PressureEngine {
     /// The watermarks, read again when never read, older than 60 s or `force`d; a failed read
     /// keeps the ones in force. Also says whether they were read now.
     fn watermarks(&mut self, force: bool, now: Instant) -> (Option<Watermarks>, bool) {
+        // With the kernel's reserve-change events the watermarks are read again on an event
+        // only (an event drops them).
         let stale = self.watermarks.is_none_or(|(_, at)| {
-            now.saturating_duration_since(at) > Duration::from_millis(WATERMARK_REFRESH_MS)
+            !self.mev.zoneinfo_events
+                && now.saturating_duration_since(at) > Duration::from_millis(WATERMARK_REFRESH_MS)
         });
         if !(force || stale) {
             return (self.watermarks.map(|(w, _)| w), false);
@@ -639,7 +706,13 @@ impl PressureEngine {
 
     /// One decision cycle: skip while a kill is awaited, read a snapshot and what the decision
     /// needs, decide, have the killer kill, decide the next poll.
-    fn cycle(&mut self, wake: Wakeup, env: &Env<'_>, killer: &mut dyn Killer) {
+    fn cycle(
+        &mut self,
+        wake: Wakeup,
+        env: &Env<'_>,
+        killer: &mut dyn Killer,
+        vendor: Option<VendorKill>,
+    ) {
         let cfg = env.config;
         let now = env.now;
         let now_ms = self.clock.ms_at(now);
@@ -647,8 +720,8 @@ impl PressureEngine {
         if self.waiting_for_kill(env) {
             self.stats.skipped += 1;
             self.skipped_since_kill += 1;
-            let none = MemcgUsage::default();
-            self.record_wake(now_ms, wake, true, &Watermarks::default(), none, false);
+            let x = trace::WakeExtras { vendor, ..trace::WakeExtras::default() };
+            self.record_wake(now_ms, wake, true, &Watermarks::default(), &x);
             self.poll.update(PollUpdate::Pause, SHORT_INTERVAL_MS, now_ms);
             return;
         }
@@ -673,6 +746,8 @@ impl PressureEngine {
                 watermarks_fresh: fresh,
                 now_ms,
                 page_kb: self.page_kb,
+                events: self.reclaim_events(),
+                vendor,
             };
             let mut c = psi_strategy::decide(
                 &mut self.psi_state,
@@ -732,7 +807,9 @@ impl PressureEngine {
         };
         // The watermarks the decision started from (a `wmarks` line has any read afresh).
         let (usage, run_out) = usage.unwrap_or_default();
-        self.record_wake(now_ms, wake, false, &wm.unwrap_or_default(), usage, run_out);
+        let events = if new_strategy { self.reclaim_events() } else { None };
+        let x = trace::WakeExtras { usage, run_out, events, vendor };
+        self.record_wake(now_ms, wake, false, &wm.unwrap_or_default(), &x);
         let (mut update, mut interval) = (verdict.poll, verdict.interval_ms);
         if let Some(k) = verdict.kill {
             self.stats.kill_decisions += 1;
@@ -1087,17 +1164,201 @@ impl PressureEngine {
         });
     }
 
+    /// Where memevents' BPF objects and tracefs are (the defaults are Android's).
+    pub fn set_memevents_paths(&mut self, paths: memevents::Paths) {
+        self.mev.paths = paths;
+    }
+
+    /// When the daemon must look at `bpf.progs_loaded` again (memevents wait for the BPF
+    /// loader).
+    pub fn memevents_retry_at(&self) -> Option<Instant> {
+        match self.mev.start {
+            MemeventsStart::Waiting { next_ms, .. } => Some(self.clock.at_ms(next_ms)),
+            _ => None,
+        }
+    }
+
+    /// Sets up the memevents listener (after boot, reference §4.7 and the 2025 change): once
+    /// the BPF loader says its programs are loaded (`progs_loaded`; until then the daemon asks
+    /// again after 1 s, 2 s, 4 s … up to a minute), the ring buffer is claimed and the programs
+    /// attached, and reclaim is told from the events; when that fails, from vmstat, and
+    /// `ro.lmk.direct_reclaim_threshold_ms` is turned off (it needs the events). Asked once;
+    /// later calls change nothing.
+    pub fn start_memevents(&mut self, cfg: &mut Config, progs_loaded: bool, now: Instant) {
+        let now_ms = self.clock.ms_at(now);
+        match self.mev.start {
+            MemeventsStart::Done => return,
+            MemeventsStart::Waiting { next_ms, .. } if now_ms < next_ms => return,
+            _ => {}
+        }
+        if !progs_loaded {
+            let delay_ms = match self.mev.start {
+                MemeventsStart::Waiting { delay_ms, .. } => {
+                    warn!("memevents: bpf.progs_loaded is still not 1; looking again in {delay_ms} ms");
+                    delay_ms
+                }
+                _ => {
+                    info!("memevents: waiting for the BPF loader (bpf.progs_loaded=1)");
+                    1000
+                }
+            };
+            self.mev.start = MemeventsStart::Waiting {
+                next_ms: now_ms.saturating_add(delay_ms),
+                delay_ms: delay_ms.saturating_mul(2).min(MEMEVENTS_RETRY_MAX_MS),
+            };
+            return;
+        }
+        self.mev.start = MemeventsStart::Done;
+        let listener = Listener::open(&self.mev.paths).and_then(|l| {
+            self.poller
+                .add(l.fd(), Token::MemEvents, EventFlags::IN)
+                .map_err(|e| memevents::OpenError::RingBuffer(memevents::RING_BUFFER.into(), e))?;
+            Ok(l)
+        });
+        match listener {
+            Ok(l) => {
+                self.mev.zoneinfo_events = l.supports(memevents::Kind::UpdateZoneinfo);
+                debug!(
+                    "memevents: {} tracepoints attached (vendor kills {}, zoneinfo updates {})",
+                    l.attached(),
+                    if l.supports(memevents::Kind::VendorKill) { "on" } else { "off" },
+                    if self.mev.zoneinfo_events { "on" } else { "off" }
+                );
+                self.mev.listener = Some(l);
+                info!("Using memevents for direct reclaim and kswapd detection");
+            }
+            Err(e) => {
+                error!("memevents unavailable: {e}");
+                info!("Using vmstats for direct reclaim and kswapd detection");
+                self.check_direct_reclaim_threshold(cfg);
+            }
+        }
+    }
+
+    /// `ro.lmk.direct_reclaim_threshold_ms` needs memevents: without them it is turned off
+    /// with a warning (AOSP's rule; also on `LMK_UPDATE_PROPS`).
+    pub fn check_direct_reclaim_threshold(&self, cfg: &mut Config) {
+        if cfg.direct_reclaim_threshold_ms > 0 && self.mev.listener.is_none() {
+            warn!(
+                "ro.lmk.direct_reclaim_threshold_ms={} needs memevents, which are not in use; DIRECT_RECL_STUCK kills are off",
+                cfg.direct_reclaim_threshold_ms
+            );
+            cfg.direct_reclaim_threshold_ms = 0;
+        }
+    }
+
+    /// The ring buffer failed (epoll reported an error on it): reclaim is told from vmstat from
+    /// now on, said once. (`DIRECT_RECL_STUCK` cannot fire without the events: direct reclaim
+    /// then has no duration.)
+    fn lose_memevents(&mut self) {
+        if let Some(l) = self.mev.listener.take() {
+            let _ = self.poller.delete(l.fd());
+            self.mev.reclaim = ReclaimEvents::default();
+            self.mev.zoneinfo_events = false;
+            error!("memevents ring buffer failed; Using vmstats for direct reclaim and kswapd detection");
+        }
+    }
+
+    /// The reclaim state the decision sees from memevents (`None` without them).
+    fn reclaim_events(&self) -> Option<ReclaimEvents> {
+        self.mev.listener.as_ref().map(|_| self.mev.reclaim)
+    }
+
+    /// Records in the ring buffer: each updates the reclaim state, drops the watermarks or
+    /// runs a vendor kill's decision, in order. A direct reclaim or a kswapd wake-up also
+    /// starts the headroom watch (the system domain's earliest warning). Allocates nothing.
+    fn on_memevents(&mut self, env: &Env<'_>, killer: &mut dyn Killer) {
+        let now_ms = self.clock.ms_at(env.now);
+        while let Some(next) = self.mev.listener.as_mut().and_then(Listener::next_event) {
+            let ev = match next {
+                Ok(ev) => ev,
+                Err(e) => {
+                    self.bad_memevent(env.now, format_args!("{e}"));
+                    continue;
+                }
+            };
+            let kind = match ev {
+                MemEvent::DirectReclaimBegin => {
+                    self.mev.reclaim.direct_since_ms = Some(now_ms);
+                    self.watch(env, killer);
+                    memevents::Kind::DirectReclaimBegin
+                }
+                MemEvent::DirectReclaimEnd => {
+                    self.mev.reclaim.direct_since_ms = None;
+                    memevents::Kind::DirectReclaimEnd
+                }
+                MemEvent::KswapdWake { .. } => {
+                    self.mev.reclaim.kswapd = true;
+                    self.watch(env, killer);
+                    memevents::Kind::KswapdWake
+                }
+                MemEvent::KswapdSleep { .. } => {
+                    self.mev.reclaim.kswapd = false;
+                    memevents::Kind::KswapdSleep
+                }
+                MemEvent::UpdateZoneinfo => {
+                    self.watermarks = None;
+                    memevents::Kind::UpdateZoneinfo
+                }
+                MemEvent::VendorKill { reason, min_adj } => {
+                    if !self.vendor_kill(reason, min_adj, env, killer) {
+                        continue;
+                    }
+                    memevents::Kind::VendorKill
+                }
+                MemEvent::Other(k) => k,
+            };
+            self.mev.counts[kind as usize] += 1;
+        }
+    }
+
+    /// A vendor kill request: validated (reason below 1000, so that the kill reason stays in
+    /// AOSP's vendor range 1000–1999; min adj 0–1000), then a decision with it (new strategy
+    /// only: the request is the PSI strategy's row a). Returns whether it was valid.
+    fn vendor_kill(
+        &mut self,
+        reason: u32,
+        min_adj: i16,
+        env: &Env<'_>,
+        killer: &mut dyn Killer,
+    ) -> bool {
+        let valid = reason < memevents::VENDOR_REASON_END && (0..=1000).contains(&min_adj);
+        let (Ok(reason), true) = (i32::try_from(reason), valid) else {
+            self.bad_memevent(
+                env.now,
+                format_args!(
+                    "a vendor kill with reason {reason} and min adj {min_adj} (out of range)"
+                ),
+            );
+            return false;
+        };
+        if !(env.config.use_new_strategy && self.monitors.source() == Some(Source::Psi)) {
+            debug!("memevents: vendor kill request ignored (the old strategy does not take them)");
+            return true;
+        }
+        let wake = Wakeup { source: Source::Psi, level: self.last_event_level, event: false };
+        let vendor = VendorKill { reason, min_adj: i32::from(min_adj) };
+        self.cycle(wake, env, killer, Some(vendor));
+        true
+    }
+
+    fn bad_memevent(&mut self, now: Instant, what: std::fmt::Arguments<'_>) {
+        self.mev.bad += 1;
+        if let Some(n) = self.mev.bad_log.check(now) {
+            warn!("memevents: ignored {what} ({n} similar suppressed)");
+        }
+    }
+
     fn record_wake(
         &mut self,
         now_ms: u64,
         wake: Wakeup,
         pending: bool,
         w: &Watermarks,
-        usage: MemcgUsage,
-        run_out: bool,
+        x: &trace::WakeExtras,
     ) {
         if self.trace.on() {
-            let line = trace::wake_line(now_ms, wake, pending, &self.snap, w, usage, run_out);
+            let line = trace::wake_line(now_ms, wake, pending, &self.snap, w, x);
             self.trace.line(format_args!("{line}"));
         }
     }
@@ -1133,6 +1394,32 @@ impl PressureEngine {
             snapshot: &self.snap,
             watermarks: self.watermarks.map(|(w, _)| w),
             page_kb: self.page_kb,
+            reclaim_source: self.reclaim_source(),
+        }
+    }
+
+    /// Where reclaim is told from, for the status report.
+    fn reclaim_source(&self) -> String {
+        let m = &self.mev;
+        match (&m.listener, m.start) {
+            (Some(l), _) => {
+                let c = |k: memevents::Kind| m.counts[k as usize];
+                format!(
+                    "memevents ({} tracepoints; {} direct reclaims, {} kswapd wake-ups, {} vendor kill requests, {} zoneinfo updates, {} refused){}",
+                    l.attached(),
+                    c(memevents::Kind::DirectReclaimBegin),
+                    c(memevents::Kind::KswapdWake),
+                    c(memevents::Kind::VendorKill),
+                    c(memevents::Kind::UpdateZoneinfo),
+                    m.bad,
+                    if m.reclaim.direct_since_ms.is_some() { ", in direct reclaim now" } else { "" }
+                )
+            }
+            (None, MemeventsStart::NotAsked) => "vmstat (memevents after boot)".to_owned(),
+            (None, MemeventsStart::Waiting { .. }) => {
+                "vmstat (memevents wait for bpf.progs_loaded)".to_owned()
+            }
+            (None, MemeventsStart::Done) => "vmstat (no memevents)".to_owned(),
         }
     }
 }
@@ -1147,6 +1434,7 @@ pub(crate) struct EngineStatus<'a> {
     pub snapshot: &'a Snapshot,
     pub watermarks: Option<Watermarks>,
     pub page_kb: i64,
+    pub reclaim_source: String,
 }
 
 /// What a strategy returns for one cycle: the same shape for both.

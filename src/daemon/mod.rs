@@ -61,6 +61,8 @@ pub struct Options {
     pub test_hooks: bool,
     /// The clock every timing rule reads ([`Clock::real`] except in tests).
     pub clock: Clock,
+    /// Where the memevents' BPF objects and tracefs are (Android's paths by default).
+    pub memevents: crate::pressure::memevents::Paths,
 }
 
 /// Why the daemon could not start (as AOSP's `critical` service, it then exits and init
@@ -186,6 +188,7 @@ impl Daemon {
         poller.add(watchdog.fd(), Token::Watchdog, EventFlags::IN).map_err(StartError::Epoll)?;
         let engine_poller = poller.try_clone().map_err(StartError::Epoll)?;
         let mut engine = PressureEngine::new(domain, clock.clone(), trace, engine_poller);
+        engine.set_memevents_paths(opts.memevents);
         engine.record_config(&config);
         let mut d = Daemon {
             config,
@@ -219,6 +222,12 @@ impl Daemon {
         }
         if !d.config.delay_monitors_until_boot || commands::boot_completed(&d.core) {
             d.engine.init_monitors(&d.config).map_err(StartError::Monitors)?;
+        }
+        // Restarted after boot (a crash, `stop`/`start`): no LMK_BOOT_COMPLETED will come
+        // again, so memevents are set up now (AOSP's 2025 behaviour).
+        if commands::boot_completed(&d.core) {
+            let now = d.core.clock.now();
+            d.engine.start_memevents(&mut d.config, progs_loaded(&d.core), now);
         }
         let _ = d.core.props.set("sys.lmk.reportkills", "1");
         d.size_fd_budget(limit.soft);
@@ -294,10 +303,14 @@ impl Daemon {
     /// How long the loop may sleep before a timer is due (`None`: until an event). With no
     /// pressure and no kill awaited there is none: the daemon sleeps until something happens.
     pub fn next_timer(&self) -> Option<Duration> {
-        let due = match (self.engine.next_wake(), self.pipeline.kill_wait_deadline(&self.config)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let due = [
+            self.engine.next_wake(),
+            self.pipeline.kill_wait_deadline(&self.config),
+            self.engine.memevents_retry_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         due.map(|t| t.saturating_duration_since(self.core.clock.now()))
     }
 
@@ -309,6 +322,10 @@ impl Daemon {
         }
         if self.engine.next_wake().is_some_and(|t| now >= t) {
             self.pressure_wake(Wake::Timers);
+        }
+        if self.engine.memevents_retry_at().is_some_and(|t| now >= t) {
+            let loaded = progs_loaded(&self.core);
+            self.engine.start_memevents(&mut self.config, loaded, now);
         }
     }
 
@@ -332,6 +349,7 @@ impl Daemon {
             Token::ReaperDone => self.pipeline.on_reaper_done(&self.config),
             Token::Pressure(level) => self.pressure_wake(Wake::Monitor(level, r.flags)),
             Token::Early(kind) => self.pressure_wake(Wake::Early(kind)),
+            Token::MemEvents => self.pressure_wake(Wake::MemEvents(r.flags)),
             Token::Dump =>
             {
                 #[cfg(aosp_build)]
@@ -438,6 +456,10 @@ impl Services<'_> {
                     Err(e) => error!("Failed to initialize monitors after boot: {e}"),
                 }
             }
+            Request::StartMemevents => {
+                let now = core.clock.now();
+                self.engine.start_memevents(self.config, progs_loaded(core), now);
+            }
             Request::TestPressure(level) => self.wake(core, None, Some(level)),
             Request::TestStall(d) => {
                 if !core.clock.is_fake() {
@@ -524,8 +546,14 @@ impl Services<'_> {
                 return -1;
             }
         }
+        self.engine.check_direct_reclaim_threshold(self.config);
         // AOSP's text, misspelt as AOSP spells it (tools grep for it).
         info!("Properties reinitilized");
         0
     }
+}
+
+/// Whether the BPF loader says its programs are loaded (`bpf.progs_loaded`).
+fn progs_loaded(core: &Core) -> bool {
+    core.props.get("bpf.progs_loaded").is_some_and(|v| v.trim() == "1")
 }

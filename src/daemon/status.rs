@@ -49,6 +49,7 @@ pub(crate) fn report(
         samples: e.stats.samples,
         predictive_kills: e.stats.predictive_kills,
         polling: e.polling,
+        reclaim_source: e.reclaim_source,
         mem_free_kb: m.mem_free,
         swap_free_kb: m.swap_free,
         file_lru_kb: (e.snapshot.vmstat.nr_inactive_file + e.snapshot.vmstat.nr_active_file)

@@ -8,9 +8,11 @@
 //! removes everything (also on Ctrl-C), and can write its event log as JSON.
 //!
 //! [`world`] (sandbox + daemon + apps + ActivityManager's side) is what the scenario tests and
-//! the comparison benchmark use as well.
+//! the comparison benchmark use as well; [`bpf`] is the memevents stand-in world of the
+//! memevents tests and the pressure benchmark.
 
 pub mod app;
+pub mod bpf;
 pub mod sandbox;
 pub mod world;
 

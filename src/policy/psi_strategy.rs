@@ -105,7 +105,6 @@ pub struct PsiState {
     /// Highest thrashing since the last kill.
     pub max_thrashing: i64,
     first_kill: bool,
-    direct_reclaim_start_ms: Option<u64>,
     /// When the cycle after the last kill ran (about the kill's time).
     last_kill_ms: Option<u64>,
     initialised: bool,
@@ -152,7 +151,6 @@ impl PsiState {
             check_filecache: false,
             max_thrashing: 0,
             first_kill: true,
-            direct_reclaim_start_ms: None,
             last_kill_ms: None,
             initialised: false,
         }
@@ -200,6 +198,31 @@ pub struct Inputs<'a> {
     pub now_ms: u64,
     /// The page size in kB.
     pub page_kb: i64,
+    /// The reclaim state from memevents (`None`: without memevents reclaim is told from the
+    /// vmstat scan counters, and direct reclaim has no duration, as in AOSP).
+    pub events: Option<ReclaimEvents>,
+    /// A vendor kill request woke this cycle (row a).
+    pub vendor: Option<VendorKill>,
+}
+
+/// The reclaim state the BPF memevents report (reference §4.5 step 5): direct reclaim from a
+/// `DIRECT_RECLAIM_BEGIN` without its `END` yet, kswapd between `KSWAPD_WAKE` and
+/// `KSWAPD_SLEEP`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReclaimEvents {
+    /// When the direct reclaim in progress began (ms on the daemon's clock).
+    pub direct_since_ms: Option<u64>,
+    /// kswapd is awake.
+    pub kswapd: bool,
+}
+
+/// A vendor module's kill request (the `VENDOR_LMK_KILL` memevent), already validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VendorKill {
+    /// The vendor's reason, 0..=999 (the kill reason is 1000 + it).
+    pub reason: i32,
+    /// The lowest adj that may die, 0..=1000.
+    pub min_adj: i32,
 }
 
 /// One cycle of the new strategy. The caller has already skipped cycles while a kill is
@@ -236,22 +259,28 @@ pub fn decide(st: &mut PsiState, cfg: &Config, inp: &Inputs<'_>) -> Cycle {
         s.meminfo.swap_total.saturating_mul(cfg.swap_free_low_percentage) / 100;
     let swap_is_low = cfg.swap_free_low_percentage > 0 && free_swap < swap_low_threshold;
 
-    let in_direct = vs.pgscan_direct != st.init_pgscan_direct;
-    let in_kswapd = vs.pgscan_kswapd != st.init_pgscan_kswapd || vs.pgrefill != st.init_pgrefill;
-    let reclaim = if in_direct {
-        st.init_pgscan_direct = vs.pgscan_direct;
-        st.init_pgscan_kswapd = vs.pgscan_kswapd;
-        st.init_pgrefill = vs.pgrefill;
-        st.direct_reclaim_start_ms.get_or_insert(now_ms);
-        Reclaim::Direct
-    } else {
-        st.direct_reclaim_start_ms = None;
-        if in_kswapd {
-            st.init_pgscan_kswapd = vs.pgscan_kswapd;
-            st.init_pgrefill = vs.pgrefill;
-            Reclaim::Kswapd
-        } else {
-            Reclaim::None
+    let (reclaim, direct_ms) = match inp.events {
+        Some(ev) => match ev.direct_since_ms {
+            Some(t) => (Reclaim::Direct, now_ms.saturating_sub(t)),
+            None if ev.kswapd => (Reclaim::Kswapd, 0),
+            None => (Reclaim::None, 0),
+        },
+        None => {
+            let in_direct = vs.pgscan_direct != st.init_pgscan_direct;
+            let in_kswapd =
+                vs.pgscan_kswapd != st.init_pgscan_kswapd || vs.pgrefill != st.init_pgrefill;
+            if in_direct {
+                st.init_pgscan_direct = vs.pgscan_direct;
+                st.init_pgscan_kswapd = vs.pgscan_kswapd;
+                st.init_pgrefill = vs.pgrefill;
+                (Reclaim::Direct, 0)
+            } else if in_kswapd {
+                st.init_pgscan_kswapd = vs.pgscan_kswapd;
+                st.init_pgrefill = vs.pgrefill;
+                (Reclaim::Kswapd, 0)
+            } else {
+                (Reclaim::None, 0)
+            }
         }
     };
     let mut cycle = Cycle {
@@ -266,7 +295,11 @@ pub fn decide(st: &mut PsiState, cfg: &Config, inp: &Inputs<'_>) -> Cycle {
         wants_fresh_watermarks: false,
         facts: None,
     };
-    if reclaim == Reclaim::None && refaults == st.prev_workingset_refault && wake.is_psi() {
+    if reclaim == Reclaim::None
+        && refaults == st.prev_workingset_refault
+        && wake.is_psi()
+        && inp.vendor.is_none()
+    {
         // Not thrashing and not reclaiming: nothing to decide until these counters move.
         cycle.idle = true;
         if st.watching_after_kill(now_ms) {
@@ -313,7 +346,7 @@ pub fn decide(st: &mut PsiState, cfg: &Config, inp: &Inputs<'_>) -> Cycle {
         swap_low_threshold,
         thrashing,
         reclaim,
-        direct_ms: st.direct_reclaim_start_ms.map_or(0, |t| now_ms.saturating_sub(t)),
+        direct_ms,
         page_kb,
     };
     judge(st, cfg, inp, facts, cycle)
@@ -347,7 +380,7 @@ fn judge(
     facts.wmark = lowest_watermark(s, w, inp.page_kb);
     cycle.wmark = facts.wmark;
     let critical_stall = i64::from(s.psi.full.avg10) > cfg.stall_limit_critical * 100;
-    if let Some(mut k) = pick_reason(st, cfg, s, wake, &facts) {
+    if let Some(mut k) = pick_reason(st, cfg, s, wake, inp.vendor, &facts) {
         if st.first_kill && !inp.watermarks_fresh {
             // Make sure the watermarks are current before the first kill ever.
             cycle.wants_fresh_watermarks = true;
@@ -386,6 +419,7 @@ fn pick_reason(
     cfg: &Config,
     s: &Snapshot,
     wake: Wakeup,
+    vendor: Option<VendorKill>,
     f: &CycleFacts,
 ) -> Option<KillDecision> {
     let mut text = ReasonText::default();
@@ -398,7 +432,11 @@ fn pick_reason(
             0
         }
     };
-    let (reason, min_adj, cut) = if f.cycle_after_kill && f.wmark < Wmark::Low {
+    let (reason, min_adj, cut) = if let Some(v) = vendor {
+        let _ =
+            write!(text, "vendor kill with the reason {}, min_score_adj {}", v.reason, v.min_adj);
+        (KillReason::Vendor(v.reason), v.min_adj, false)
+    } else if f.cycle_after_kill && f.wmark < Wmark::Low {
         let _ = write!(text, "min watermark is breached even after kill");
         (KillReason::PressureAfterKill, cfg.pressure_after_kill_min_score, false)
     } else if wake.level() == Some(Level::Critical) && wake.is_event() {
@@ -664,6 +702,17 @@ mod tests {
         }
 
         fn cycle(&mut self, t: u64, s: Snap, wake: Wakeup) -> Cycle {
+            self.cycle_with(t, s, wake, None, None)
+        }
+
+        fn cycle_with(
+            &mut self,
+            t: u64,
+            s: Snap,
+            wake: Wakeup,
+            events: Option<ReclaimEvents>,
+            vendor: Option<VendorKill>,
+        ) -> Cycle {
             let inp = Inputs {
                 snapshot: &s.0,
                 wake,
@@ -671,6 +720,8 @@ mod tests {
                 watermarks_fresh: true,
                 now_ms: t,
                 page_kb: PAGE_KB,
+                events,
+                vendor,
             };
             decide(&mut self.st, &self.cfg, &inp)
         }
@@ -712,8 +763,10 @@ mod tests {
         after_kill: bool,
         /// Filecache checks are on (a thrashing kill happened before).
         filecache_check: bool,
-        /// Direct reclaim has been seen since this time.
-        direct_since: Option<u64>,
+        /// The memevents' reclaim state (`None`: vmstat counters).
+        events: Option<ReclaimEvents>,
+        /// A vendor kill request.
+        vendor: Option<VendorKill>,
         /// The thrashing limit in force (decayed by earlier kills).
         limit: Option<i64>,
         s: Snap,
@@ -727,7 +780,8 @@ mod tests {
             cfg: Config::default(),
             after_kill: false,
             filecache_check: false,
-            direct_since: None,
+            events: None,
+            vendor: None,
             limit: None,
             s,
             wake,
@@ -748,8 +802,18 @@ mod tests {
             self.filecache_check = true;
             self
         }
+        /// memevents: direct reclaim since `t`.
         fn direct_since(mut self, t: u64) -> Row {
-            self.direct_since = Some(t);
+            self.events = Some(ReclaimEvents { direct_since_ms: Some(t), kswapd: false });
+            self
+        }
+        /// memevents: the reclaim state.
+        fn events(mut self, direct_since_ms: Option<u64>, kswapd: bool) -> Row {
+            self.events = Some(ReclaimEvents { direct_since_ms, kswapd });
+            self
+        }
+        fn vendor(mut self, reason: i32, min_adj: i32) -> Row {
+            self.vendor = Some(VendorKill { reason, min_adj });
             self
         }
         fn limit(mut self, limit: i64) -> Row {
@@ -772,11 +836,10 @@ mod tests {
             let mut l = Lmkd::primed(self.cfg.clone());
             l.st.killing = self.after_kill;
             l.st.check_filecache = self.filecache_check;
-            l.st.direct_reclaim_start_ms = self.direct_since;
             if let Some(limit) = self.limit {
                 l.st.thrashing_limit = limit;
             }
-            let c = l.cycle(T, self.s, self.wake);
+            let c = l.cycle_with(T, self.s, self.wake, self.events, self.vendor);
             (c, l)
         }
 
@@ -820,6 +883,15 @@ mod tests {
     fn rows() -> Vec<Row> {
         vec![
             // b. PRESSURE_AFTER_KILL: the cycle after a kill and still below min.
+            // a. A vendor kill request: its reason and min adj, before every other row, with
+            // or without pressure.
+            row("a: vendor kill, nothing else wrong", snap(), poll(Medium))
+                .vendor(7, 300)
+                .kills(R::Vendor(7), 1007, 300, "vendor kill with the reason 7, min_score_adj 300"),
+            row("a: vendor kill before PRESSURE_AFTER_KILL", snap().free(FREE_MIN).kswapd(1), poll(Medium))
+                .after_kill()
+                .vendor(999, 0)
+                .kills(R::Vendor(999), 1999, 0, "vendor kill with the reason 999, min_score_adj 0"),
             row("b: after a kill, below min", snap().free(FREE_MIN).kswapd(1), poll(Medium))
                 .after_kill()
                 .kills(R::PressureAfterKill, 0, 0, "min watermark is breached even after kill"),
@@ -923,10 +995,17 @@ mod tests {
                 .cfg(stuck_cfg())
                 .direct_since(T - 100)
                 .no_kill(),
-            row("i: direct reclaim stopped", snap().kswapd(1), poll(Medium))
+            row("i: direct reclaim stopped (END seen), kswapd awake", snap(), poll(Medium))
                 .cfg(stuck_cfg())
-                .direct_since(T - 200)
+                .events(None, true)
                 .no_kill(),
+            row("i: without memevents direct reclaim has no duration", snap().direct(1), poll(Medium))
+                .cfg(stuck_cfg())
+                .no_kill(),
+            row("i: memevents say direct reclaim though the counters did not move", snap(), poll(Medium))
+                .cfg(stuck_cfg())
+                .direct_since(T - 500)
+                .kills(R::DirectReclStuck, 9, 0, "device is stuck in direct reclaim (500ms > 100ms)"),
             // j. LOW_FILECACHE_AFTER_THRASHING: checks on, file LRU (999 pages) below the minimum.
             row("j: file LRU 3996 kB < 10000 kB after thrashing", snap().kswapd(1), poll(Medium))
                 .cfg(filecache_cfg())
@@ -1192,6 +1271,8 @@ mod tests {
                 watermarks_fresh: true,
                 now_ms: t,
                 page_kb: PAGE_KB,
+                events: None,
+                vendor: None,
             };
             decide(st, &cfg, &inp)
         };
@@ -1298,30 +1379,44 @@ mod tests {
     // ---------------------------------------------------------------------------------------
 
     #[test]
-    fn direct_reclaim_stuck_is_measured_across_cycles() {
+    fn direct_reclaim_stuck_is_measured_from_the_begin_event() {
         let mut l = Lmkd::primed(stuck_cfg());
-        // Direct reclaim starts at 100 and goes on (the counter keeps moving).
-        assert_eq!(kill(&l.cycle(100, snap().direct(1), poll(Medium))), None);
-        assert_eq!(kill(&l.cycle(150, snap().direct(2), poll(Medium))), None);
+        let dr = |since| Some(ReclaimEvents { direct_since_ms: Some(since), kswapd: false });
+        // A DIRECT_RECLAIM_BEGIN at 100 and no END yet: the duration is the time since it,
+        // whatever the scan counters do.
+        assert_eq!(kill(&l.cycle_with(150, snap(), poll(Medium), dr(100), None)), None);
         assert_eq!(
-            kill(&l.cycle(200, snap().direct(3), poll(Medium))),
+            kill(&l.cycle_with(200, snap(), poll(Medium), dr(100), None)),
             None,
             "100 ms is not > 100"
         );
-        let c = l.cycle(250, snap().direct(4), poll(Medium));
+        let c = l.cycle_with(250, snap(), poll(Medium), dr(100), None);
         assert_eq!(kill(&c), Some((R::DirectReclStuck, 0)));
         assert_eq!(
             c.kill.unwrap().text.as_str(),
             "device is stuck in direct reclaim (150ms > 100ms)"
         );
-        // It stops (only kswapd), then starts again: the clock starts over.
-        assert_eq!(l.cycle(260, snap().direct(4).kswapd(1), poll(Medium)).reclaim, Reclaim::Kswapd);
-        assert_eq!(kill(&l.cycle(300, snap().direct(5), poll(Medium))), None);
-        assert_eq!(kill(&l.cycle(390, snap().direct(6), poll(Medium))), None);
+        // The END came; kswapd still runs: no direct reclaim.
+        let kswapd = Some(ReclaimEvents { direct_since_ms: None, kswapd: true });
+        let c = l.cycle_with(260, snap(), poll(Medium), kswapd, None);
+        assert_eq!((c.reclaim, kill(&c)), (Reclaim::Kswapd, None));
+        // A new BEGIN at 300: its own clock.
+        assert_eq!(kill(&l.cycle_with(390, snap(), poll(Medium), dr(300), None)), None);
         assert_eq!(
-            kill(&l.cycle(401, snap().direct(7), poll(Medium))),
+            kill(&l.cycle_with(401, snap(), poll(Medium), dr(300), None)),
             Some((R::DirectReclStuck, 0))
         );
+    }
+
+    #[test]
+    fn without_memevents_direct_reclaim_is_never_stuck() {
+        // AOSP measures the duration from the memevent only; the scan counters say "direct
+        // reclaim now", never for how long.
+        let mut l = Lmkd::primed(stuck_cfg());
+        for (i, t) in (100..2000).step_by(50).enumerate() {
+            let c = l.cycle(t, snap().direct(i64::try_from(i).unwrap() + 1), poll(Medium));
+            assert_eq!((c.reclaim, kill(&c)), (Reclaim::Direct, None), "at {t} ms");
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1425,6 +1520,8 @@ mod tests {
             watermarks_fresh: false,
             now_ms: t,
             page_kb: PAGE_KB,
+            events: None,
+            vendor: None,
         };
         let c = decide(&mut l.st, &l.cfg, &inp);
         if !c.wants_fresh_watermarks {

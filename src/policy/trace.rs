@@ -36,14 +36,16 @@
 //! counters (`nr_inactive_file`, `nr_active_file` in pages, `refault`, `pgscan_kswapd`,
 //! `pgscan_direct`, `pgrefill`), `psi_full10` (PSI full avg10 × 100), the watermarks in pages
 //! (`wmin`, `wlow`, `whigh`, `wreserve`), and the memcg usage for the old strategy (`mem_usage`,
-//! `memsw_usage`, bytes; absent when unknown). Missing fields are 0.
+//! `memsw_usage`, bytes; absent when unknown), with memevents `mev=1`, `kswapd` (0/1) and
+//! `direct_since` (ms, while direct reclaim runs), and for a vendor kill request
+//! `vendor=<reason>:<min adj>`. Missing fields are 0.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use super::legacy::{self, LegacyOutcome, LegacyState, MemcgUsage};
 use super::predict::{self, Predictor};
-use super::psi_strategy::{self, PsiState};
+use super::psi_strategy::{self, PsiState, ReclaimEvents, VendorKill};
 use super::victim::{self, Candidate};
 use super::Level;
 use super::{KillDecision, Source, Wakeup};
@@ -52,17 +54,29 @@ use crate::memory::parse::COUNTER_MAX;
 use crate::memory::{Meminfo, PsiAverages, PsiLine, Snapshot, Vmstat, Watermarks};
 use crate::protocol::TargetTable;
 
+/// What a `wake` line carries besides the snapshot and the watermarks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WakeExtras {
+    /// The memcg usage the old strategy read.
+    pub usage: MemcgUsage,
+    /// The predictive rule's guard (old strategy).
+    pub run_out: bool,
+    /// The memevents' reclaim state, when memevents are in use.
+    pub events: Option<ReclaimEvents>,
+    /// The vendor kill request that woke the cycle.
+    pub vendor: Option<VendorKill>,
+}
+
 /// Formats the inputs of one decision as a `wake` line (without newline).
-#[allow(clippy::too_many_arguments)]
 pub fn wake_line(
     now_ms: u64,
     wake: Wakeup,
     pending: bool,
     s: &Snapshot,
     w: &Watermarks,
-    usage: MemcgUsage,
-    run_out: bool,
+    x: &WakeExtras,
 ) -> String {
+    let (usage, run_out) = (x.usage, x.run_out);
     let m = &s.meminfo;
     let v = &s.vmstat;
     let mut l = String::with_capacity(512);
@@ -115,6 +129,15 @@ pub fn wake_line(
     }
     if s.memcg {
         l.push_str(" memcg=1");
+    }
+    if let Some(ev) = x.events {
+        let _ = write!(l, " mev=1 kswapd={}", u8::from(ev.kswapd));
+        if let Some(t) = ev.direct_since_ms {
+            let _ = write!(l, " direct_since={t}");
+        }
+    }
+    if let Some(v) = x.vendor {
+        let _ = write!(l, " vendor={}:{}", v.reason, v.min_adj);
     }
     l
 }
@@ -376,6 +399,24 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
             continue;
         }
         let kill = if cfg.use_new_strategy && source == Source::Psi {
+            let events = if num("mev")? == 1 {
+                let since = f.get("direct_since").map(|v| v.parse::<u64>()).transpose();
+                Some(ReclaimEvents {
+                    direct_since_ms: since.map_err(|_| err("direct_since is not a number"))?,
+                    kswapd: num("kswapd")? == 1,
+                })
+            } else {
+                None
+            };
+            let vendor = match f.get("vendor") {
+                Some(v) => {
+                    let (r, m) =
+                        v.split_once(':').ok_or_else(|| err("vendor is reason:min_adj"))?;
+                    let n = |x: &str| x.parse::<i32>().map_err(|_| err("vendor is reason:min_adj"));
+                    Some(VendorKill { reason: n(r)?, min_adj: n(m)? })
+                }
+                None => None,
+            };
             let mut inp = psi_strategy::Inputs {
                 snapshot: &s,
                 wake,
@@ -383,6 +424,8 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
                 watermarks_fresh: false,
                 now_ms: t,
                 page_kb,
+                events,
+                vendor,
             };
             let mut c = psi_strategy::decide(&mut psi, &cfg, &inp);
             if c.wants_fresh_watermarks {

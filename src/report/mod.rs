@@ -98,13 +98,11 @@ pub fn clamp_i32(v: i64) -> i32 {
     i32::try_from(v).unwrap_or(if v < 0 { i32::MIN } else { i32::MAX })
 }
 
-/// The text of an errno without Rust's ` (os error N)` suffix (`No such process`), as AOSP's
-/// `strerror` lines.
+/// The C library's text of an errno (`No such process`), as AOSP's `strerror` lines, without
+/// allocating (a reap that fails is logged on the kill path).
 pub fn strerror(errno: i32) -> FixedText<64> {
-    let full =
-        FixedText::<96>::format(format_args!("{}", std::io::Error::from_raw_os_error(errno)));
-    let s = full.as_str();
-    FixedText::format(format_args!("{}", s.split(" (os error").next().unwrap_or(s)))
+    let mut buf = [0u8; 64];
+    FixedText::format(format_args!("{}", crate::sys::strerror_r(errno, &mut buf)))
 }
 
 #[cfg(test)]

@@ -61,6 +61,8 @@ pub struct StatusReport {
     pub predictive_kills: u64,
     /// Whether the polling window is open now.
     pub polling: bool,
+    /// Where reclaim is told from: `memevents (…)` or `vmstat` (with why).
+    pub reclaim_source: String,
     /// MemFree of the last snapshot, kB.
     pub mem_free_kb: i64,
     /// SwapFree of the last snapshot, kB.
@@ -185,6 +187,7 @@ impl StatusReport {
             "  early warning   {} wake-ups, {} samples, {} predictive kills",
             self.early_wakes, self.samples, self.predictive_kills
         );
+        let _ = writeln!(o, "  reclaim from    {}", self.reclaim_source);
         let _ = writeln!(o, "  MemFree         {} kB", self.mem_free_kb);
         let _ = writeln!(o, "  SwapFree        {} kB", self.swap_free_kb);
         let _ = writeln!(o, "  file LRU        {} kB", self.file_lru_kb);
@@ -282,6 +285,8 @@ impl StatusReport {
             ",\"psi_window_ms\":{},\"pressure\":{{\"events\":{{\"low\":{},\"medium\":{},\"critical\":{}}},\"polls\":{},\"skipped\":{},\"kill_decisions\":{},\"no_victim\":{},\"early_wakes\":{},\"samples\":{},\"predictive_kills\":{},\"polling\":{}}}",
             self.psi_window_ms, self.events[0], self.events[1], self.events[2], self.polls, self.skipped, self.kill_decisions, self.no_victim, self.early_wakes, self.samples, self.predictive_kills, self.polling
         );
+        o.push_str(",\"reclaim_source\":");
+        json_str(&mut o, &self.reclaim_source);
         let _ = write!(
             o,
             ",\"memory\":{{\"mem_free_kb\":{},\"swap_free_kb\":{},\"file_lru_kb\":{}",

@@ -13,6 +13,7 @@
 mod alloc_count;
 #[cfg(aosp_build)]
 pub mod android;
+pub mod bpf;
 mod mrelease;
 mod pidfd;
 mod resource;
@@ -44,4 +45,18 @@ fn cvt(ret: libc::c_long) -> std::io::Result<libc::c_long> {
     } else {
         Ok(ret)
     }
+}
+
+/// `strerror_r(3)`, the POSIX one: the C library's text for `errno`, written into `buf`, with
+/// no allocation (`std::io::Error`'s `Display` allocates a `String` for it). Unknown numbers
+/// give the C library's "Unknown error N".
+pub fn strerror_r(errno: i32, buf: &mut [u8; 64]) -> &str {
+    // SAFETY: `buf` is writable for its full length, which is passed; the POSIX variant writes
+    // at most that many bytes including the terminating NUL (glibc links `__xpg_strerror_r`).
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        return "Unknown error";
+    }
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    std::str::from_utf8(&buf[..len]).unwrap_or("Unknown error")
 }

@@ -2,6 +2,7 @@
 //! temporary socket, child processes that clean up after themselves, and the root/kernel gate.
 #![allow(dead_code)]
 
+pub mod bpf;
 pub mod rig;
 
 use std::fs;

@@ -98,6 +98,17 @@ impl Rig {
     /// A rig with these properties (beside the domain; `ro.lmk.predictive_kill` is off unless
     /// they turn it on, so that AOSP's own rules are seen alone), or `None` when skipped.
     pub fn new(props: &str) -> Option<Rig> {
+        Rig::with_memevents(
+            props,
+            lmkd::pressure::memevents::Paths {
+                bpffs: "/nonexistent/bpffs".into(),
+                tracefs: "/nonexistent/tracefs".into(),
+            },
+        )
+    }
+
+    /// As [`Rig::new`], with memevents' BPF objects and tracefs at `memevents`.
+    pub fn with_memevents(props: &str, memevents: lmkd::pressure::memevents::Paths) -> Option<Rig> {
         if !require(
             kill_test_host() && Path::new(UNIFIED_ROOT).join("cgroup.procs").exists(),
             "root, cgroup v1 memory and the cgroup v2 hierarchy",
@@ -136,6 +147,7 @@ impl Rig {
                 record: None,
                 test_hooks: true,
                 clock: clock.clone(),
+                memevents,
             })
             .unwrap_or_else(|e| panic!("the daemon starts: {e}")),
             c: Client::connect(&sock).unwrap(),
