@@ -27,7 +27,7 @@ pub enum Token {
     /// A pressure monitor fired (PSI trigger or vmpressure eventfd), by level index.
     Pressure(u8),
     /// An early-warning source fired (a memory cgroup usage threshold, vmpressure `low`, the
-    /// short-window PSI trigger), by kind.
+    /// short-window PSI trigger, cgroup v2 `memory.events`), by kind.
     Early(u8),
     /// The BPF memevents ring buffer has records.
     MemEvents,
@@ -92,7 +92,7 @@ impl Token {
                 _ => Token::Unknown(bits),
             },
             KIND_EARLY => match u8::try_from(payload) {
-                Ok(kind) if kind < 3 => Token::Early(kind),
+                Ok(kind) if kind < 4 => Token::Early(kind),
                 _ => Token::Unknown(bits),
             },
             KIND_MEMEVENTS if payload == 0 => Token::MemEvents,
@@ -198,6 +198,7 @@ mod tests {
             Token::Pressure(2),
             Token::Early(0),
             Token::Early(2),
+            Token::Early(3),
             Token::MemEvents,
             Token::Dump,
             Token::Watchdog,

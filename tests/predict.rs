@@ -226,3 +226,28 @@ fn level_mode_does_not_ignore_a_domain_about_to_run_out() {
         }
     }
 }
+
+#[test]
+fn a_cgroup_v2_domain_wakes_early_on_memory_events() {
+    let _s = serial();
+    let Some(mut r) = Rig::with_v2_domain(ON) else { return };
+    // Let the start-up's watch, if any, end.
+    r.advance(ms(5000));
+    let (wakes, samples) = (r.status().early_wakes, r.status().samples);
+    assert_eq!(r.d.next_timer(), None, "nothing to do: no timer");
+    // The domain's events file changes (a process joins the group): the kernel notifies it,
+    // and the engine wakes and samples the headroom at once.
+    let mut kid = common::Sleeper::new();
+    std::fs::write(r.v2.path.join("cgroup.procs"), kid.pid().to_string()).unwrap();
+    r.until("the early wake-up", |s| s.early_wakes > wakes);
+    assert!(r.status().samples > samples, "the wake-up took a sample");
+    assert_eq!(r.d.next_timer(), Some(ms(SAMPLE_MS)), "and the watch samples on");
+    // Read again, the notification is re-armed: no busy loop while nothing changes.
+    let wakes = r.status().early_wakes;
+    r.advance(ms(CALM_MS + 1000));
+    assert_eq!(r.status().early_wakes, wakes, "no wake-up without a change");
+    // The next change wakes it again.
+    let _ = kid.0.kill();
+    let _ = kid.0.wait();
+    r.until("the second early wake-up", |s| s.early_wakes > wakes);
+}

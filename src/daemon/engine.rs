@@ -28,6 +28,7 @@ use crate::policy::psi_strategy::{self, ReclaimEvents, VendorKill, WATERMARK_REF
 use crate::policy::{
     trace, KillDecision, Level, PollUpdate, Source, Wakeup, SHORT_INTERVAL_MS, WINDOW_MS,
 };
+use crate::pressure::events::MemoryEvents;
 use crate::pressure::memevents::{self, Listener, MemEvent};
 use crate::pressure::psi::{self, Stall, Trigger};
 use crate::pressure::threshold::{ThresholdFiles, UsageThreshold};
@@ -123,7 +124,8 @@ pub(crate) enum Wake {
     /// A timer is due: a poll of the polling window, a sample of the headroom watch, the end
     /// of a snooze.
     Timers,
-    /// An early-warning source fired: [`EARLY_THRESHOLD`], [`EARLY_LOW`] or [`EARLY_PSI`].
+    /// An early-warning source fired: [`EARLY_THRESHOLD`], [`EARLY_LOW`], [`EARLY_PSI`] or
+    /// [`EARLY_EVENTS`].
     Early(u8),
     /// The memevents ring buffer has records (with epoll's flags).
     MemEvents(EventFlags),
@@ -133,8 +135,10 @@ pub(crate) enum Wake {
 pub(crate) const EARLY_THRESHOLD: u8 = 0;
 /// vmpressure `low` on the domain's memory cgroup.
 pub(crate) const EARLY_LOW: u8 = 1;
-/// PSI at the shortest window the kernel grants (the system domain).
+/// PSI at the shortest window the kernel grants (the system domain, a cgroup v2 domain).
 pub(crate) const EARLY_PSI: u8 = 2;
+/// A cgroup v2 memory domain's `memory.events` changed.
+pub(crate) const EARLY_EVENTS: u8 = 3;
 
 /// How long vmpressure `low` is not listened to after a watch found the headroom comfortable:
 /// a group full of clean page cache reclaims all the time, and each reclaim would wake the
@@ -154,8 +158,10 @@ struct Early {
     low: Option<vmpressure::Monitor>,
     /// `low` is out of the epoll set until this time (ms).
     low_snoozed_until: Option<u64>,
-    /// The short-window PSI trigger of the system domain.
+    /// The short-window PSI trigger of the system domain or a cgroup v2 domain.
     psi: Option<OwnedFd>,
+    /// A cgroup v2 domain's `memory.events`.
+    events: Option<MemoryEvents>,
     /// The next sample of the watch (ms), while watching.
     next_sample_ms: Option<u64>,
     predictor: Predictor,
@@ -591,6 +597,18 @@ impl PressureEngine {
                     EARLY_LOW => {
                         self.early.low.as_ref().map(vmpressure::Monitor::take);
                     }
+                    EARLY_EVENTS => {
+                        // Read to re-arm the notification; whichever counter moved, the
+                        // watch judges the headroom.
+                        if let Some(Err(e)) = self.early.events.as_mut().map(MemoryEvents::take) {
+                            warn!(
+                                "early warning: memory.events unreadable: {e}; no longer watched"
+                            );
+                            if let Some(ev) = self.early.events.take() {
+                                let _ = self.poller.delete(ev.fd());
+                            }
+                        }
+                    }
                     _ => {}
                 }
                 self.watch(env, killer);
@@ -917,6 +935,20 @@ impl PressureEngine {
         } else if matches!(self.monitors, Monitors::Vmpressure(_)) {
             sources += 1;
         }
+        if let Some(path) = self.domain.memory_events_path() {
+            match MemoryEvents::open(&path) {
+                Ok(ev) => {
+                    match self.poller.add(ev.fd(), Token::Early(EARLY_EVENTS), EventFlags::PRI) {
+                        Ok(()) => {
+                            self.early.events = Some(ev);
+                            sources += 1;
+                        }
+                        Err(e) => warn!("early warning: memory.events not watched: {e}"),
+                    }
+                }
+                Err(e) => warn!("early warning: no {}: {e}", path.display()),
+            }
+        }
         if self.domain.threshold_dir().is_none() {
             // The shortest window PSI takes: 500 ms, 2 s without CAP_SYS_RESOURCE; 5 % of it.
             let t = Trigger { stall: Stall::Some, threshold_ms: 25, window_ms: 500 };
@@ -949,6 +981,9 @@ impl PressureEngine {
         }
         if let Some(fd) = self.early.psi.take() {
             let _ = self.poller.delete(&fd);
+        }
+        if let Some(ev) = self.early.events.take() {
+            let _ = self.poller.delete(ev.fd());
         }
         self.early.low_snoozed_until = None;
         self.early.next_sample_ms = None;

@@ -373,6 +373,14 @@ impl Domain {
         }
     }
 
+    /// A cgroup v2 memory domain's `memory.events` (`None` for the system and cgroup v1).
+    pub fn memory_events_path(&self) -> Option<PathBuf> {
+        match self {
+            Domain::System(_) => None,
+            Domain::Memcg(m) => m.v2.then(|| m.path.join("memory.events")),
+        }
+    }
+
     /// The memory cgroup v1 directory whose usage thresholds give the early warning of a
     /// memcg domain (`None` for the system domain and for cgroup v2).
     pub fn threshold_dir(&self) -> Option<&Path> {

@@ -1,5 +1,6 @@
 //! The kernel's pressure sources.
 //!
+//! * [`events`]: cgroup v2 `memory.events` notifications, the early warning of a v2 memcg domain.
 //! * [`memevents`]: the BPF memevents ring buffer (Android 15+): direct reclaim and kswapd as
 //!   the kernel's tracepoints see them, vendor kill requests, reserve changes.
 //! * [`psi`]: PSI triggers (`some`/`full` stall thresholds in a window) on the domain's memory
@@ -13,6 +14,7 @@
 //! These are the kernel's wake-up sources only: what a wake-up means and when to poll again
 //! are decided by [`crate::policy`] and the daemon's pressure engine.
 
+pub mod events;
 pub mod memevents;
 pub mod psi;
 pub mod threshold;

@@ -66,7 +66,7 @@ pub struct Rig {
     /// Polls made while priming the strategy.
     pub primed_polls: u64,
     pub kids: Vec<Sleeper>,
-    _v2: V2Group,
+    pub v2: V2Group,
     _v1: Memcg,
     _dir: TempDir,
 }
@@ -90,7 +90,10 @@ pub fn domain_files(free: u64) -> (String, String) {
 /// Free memory of the domain in `dir`: usage = limit − `free`, all of it anonymous.
 pub fn set_free(dir: &Path, free: u64) {
     let (usage, stat) = domain_files(free);
-    write(dir, "memory.usage_in_bytes", &usage);
+    // A cgroup v2 domain (`memory.max`) has `memory.current` where v1 has the usage file.
+    let usage_file =
+        if dir.join("memory.max").exists() { "memory.current" } else { "memory.usage_in_bytes" };
+    write(dir, usage_file, &usage);
     write(dir, "memory.stat", &stat);
 }
 
@@ -109,6 +112,27 @@ impl Rig {
 
     /// As [`Rig::new`], with memevents' BPF objects and tracefs at `memevents`.
     pub fn with_memevents(props: &str, memevents: lmkd::pressure::memevents::Paths) -> Option<Rig> {
+        Rig::build(props, memevents, false)
+    }
+
+    /// As [`Rig::new`], with a cgroup v2 memory domain: `memory.max`, `memory.current`,
+    /// `memory.stat` of the test's own, the v2 group's real `memory.pressure`, and as its
+    /// `memory.events` the v2 group's real `cgroup.events` — this host's cgroup v2 has no memory
+    /// controller, and that file is notified by the kernel the same way (a process joining or
+    /// leaving the group changes it).
+    pub fn with_v2_domain(props: &str) -> Option<Rig> {
+        let none = lmkd::pressure::memevents::Paths {
+            bpffs: "/nonexistent/bpffs".into(),
+            tracefs: "/nonexistent/tracefs".into(),
+        };
+        Rig::build(props, none, true)
+    }
+
+    fn build(
+        props: &str,
+        memevents: lmkd::pressure::memevents::Paths,
+        v2_domain: bool,
+    ) -> Option<Rig> {
         if !require(
             kill_test_host() && Path::new(UNIFIED_ROOT).join("cgroup.procs").exists(),
             "root, cgroup v1 memory and the cgroup v2 hierarchy",
@@ -120,15 +144,21 @@ impl Rig {
         let v2 = V2Group::twin_of(&v1).unwrap();
         let domain = dir.path().join("memcg");
         std::fs::create_dir(&domain).unwrap();
-        write(&domain, "memory.limit_in_bytes", &LIMIT.to_string());
-        write(&domain, "memory.failcnt", "0");
-        set_free(&domain, LIMIT / 2);
         let link = |name: &str, target: &Path| {
             std::os::unix::fs::symlink(target.join(name), domain.join(name)).unwrap();
         };
+        if v2_domain {
+            write(&domain, "memory.max", &LIMIT.to_string());
+            std::os::unix::fs::symlink(v2.path.join("cgroup.events"), domain.join("memory.events"))
+                .unwrap();
+        } else {
+            write(&domain, "memory.limit_in_bytes", &LIMIT.to_string());
+            write(&domain, "memory.failcnt", "0");
+            link("memory.pressure_level", &v1.path);
+            link("cgroup.event_control", &v1.path);
+        }
+        set_free(&domain, LIMIT / 2);
         link("memory.pressure", &v2.path);
-        link("memory.pressure_level", &v1.path);
-        link("cgroup.event_control", &v1.path);
         let sock = dir.path().join("lmkd.sock");
         let props = SharedProps(Arc::new(Mutex::new(FileProperties::from_pairs(
             format!(
@@ -158,7 +188,7 @@ impl Rig {
             failcnt: 0,
             primed_polls: 0,
             kids: Vec::new(),
-            _v2: v2,
+            v2,
             _v1: v1,
             _dir: dir,
         };
