@@ -26,6 +26,30 @@
 //! `--size 256|1000` and `--state running|frozen|starved` narrow a run down. `--json FILE`
 //! also writes every kill's time (`null`: not back within the timeout), for
 //! `cargo bench --bench plot`.
+//!
+//! `cargo bench --bench reap -- --costs [--kills N]` measures instead what the kill track and
+//! the process-group kill add to a kill, in one run (N victims per method, default 200, the
+//! methods interleaved victim by victim), as the time of the calls only (spawning and burying
+//! victims is not timed):
+//!
+//! * (a) `pidfd_send_signal(SIGKILL)` of a victim — the plain pidfd kill;
+//! * (b) resolving the victim's group and the kill, for a victim in the root group (it dies
+//!   alone: what the daemon does for such victims);
+//! * (c) the same for a victim with two children in Android's `uid_<uid>/pid_<pid>` group:
+//!   resolve (its `cgroup` file, the group's `cgroup.procs`, opening `cgroup.kill`), the
+//!   victim's SIGKILL, `cgroup.kill` — the device's case;
+//! * (d) as (c) in a group of another name, where each child's chain of parents is checked;
+//! * (e) as (d), with `cgroup.procs` and a pidfd per process instead of `cgroup.kill`;
+//! * (f) one kill event written to a tracefs instance's `trace_marker` (tracing on), and (g)
+//!   the same write refused (tracing off: what a device does when nobody records).
+//!
+//! Before each timed kill the victim's `status`, `cmdline` and `stat` are read, as the daemon
+//! reads them before every kill, so that `/proc/<pid>` is as warm as it is there.
+//!
+//! Victims are `sh` and `sleep` processes; groups are made under the cgroup v2 root as
+//! `lmkd-bench-costs-<pid>/<n>` and removed after. The trace part runs in a private mount
+//! namespace (`unshare --mount`) with tracefs mounted there and an instance of its own,
+//! removed after.
 
 use std::fs;
 use std::io::{Read, Write};
@@ -274,6 +298,9 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 fn main() {
+    if std::env::args().any(|a| a == "--costs") {
+        return costs::run();
+    }
     let quick = std::env::args().any(|a| a == "--quick");
     let args: Vec<String> = std::env::args().collect();
     let arg =
@@ -390,5 +417,326 @@ fn main() {
             kills.join(",")
         );
         fs::write(&path, text).expect("write JSON");
+    }
+}
+
+/// `--costs`: what the kill track and the process-group kill cost against a plain pidfd kill.
+mod costs {
+    use std::fs;
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::fd::AsFd;
+    use std::path::{Path, PathBuf};
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    use lmkd::reaper::group::{self, CgroupV2, GroupKill, Resolution};
+    use lmkd::sys::trace_marker::{KillEvent, TraceMarker};
+
+    const UNIFIED: &str = "/sys/fs/cgroup/unified";
+
+    #[derive(Clone, Copy, PartialEq)]
+    enum Method {
+        Pidfd,
+        Alone,
+        Android,
+        CgroupKill,
+        CgroupProcs,
+    }
+
+    const METHODS: [Method; 5] =
+        [Method::Pidfd, Method::Alone, Method::Android, Method::CgroupKill, Method::CgroupProcs];
+
+    const UID: i32 = 10_000;
+
+    struct Victim {
+        child: Child,
+        group: Option<PathBuf>,
+    }
+
+    /// `sh` that reads a group's path on stdin, moves itself there, forks `kids` sleeps and
+    /// becomes a `sleep` itself; `group` gets the victim's pid (for Android's layout).
+    fn victim(group: impl FnOnce(i32) -> PathBuf, own: bool, kids: usize) -> Victim {
+        let mut script = String::from("read g\necho $$ > $g/cgroup.procs || exit 1\n");
+        for _ in 0..kids {
+            script.push_str("sleep 600 &\n");
+        }
+        script.push_str("echo ready\nexec sleep 600\n");
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let path = group(child.id() as i32);
+        let mut stdin = child.stdin.take().unwrap();
+        writeln!(stdin, "{}", path.display()).unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), "ready", "victim did not start");
+        // Its children are forked before `ready`; wait until they are in the group.
+        if own {
+            let end = Instant::now() + Duration::from_secs(10);
+            while procs(&path) < kids + 1 {
+                assert!(Instant::now() < end, "children did not start");
+                std::thread::yield_now();
+            }
+        }
+        Victim { child, group: own.then_some(path) }
+    }
+
+    /// `lmkd-bench-costs-<pid>` under the v2 root; on drop (also after a panic) everything left
+    /// in it is killed and its groups are removed, deepest first.
+    struct BaseGroup(PathBuf);
+
+    impl BaseGroup {
+        fn create() -> BaseGroup {
+            let p = Path::new(UNIFIED).join(format!("lmkd-bench-costs-{}", std::process::id()));
+            fs::create_dir(&p).unwrap();
+            BaseGroup(p)
+        }
+    }
+
+    impl Drop for BaseGroup {
+        fn drop(&mut self) {
+            let _ = fs::write(self.0.join("cgroup.kill"), "1");
+            fn remove(dir: &Path) {
+                for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        remove(&e.path());
+                    }
+                }
+                let end = Instant::now() + Duration::from_secs(10);
+                while fs::remove_dir(dir).is_err() && Instant::now() < end {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+            remove(&self.0);
+        }
+    }
+
+    fn procs(group: &Path) -> usize {
+        fs::read_to_string(group.join("cgroup.procs")).map_or(0, |s| s.lines().count())
+    }
+
+    /// Kills whatever is left of the victim and its group (not timed), and removes the group
+    /// (and an Android-style `uid_<uid>` parent).
+    fn bury(mut v: Victim, base: &Path) {
+        let _ = v.child.kill();
+        let _ = v.child.wait();
+        if let Some(g) = v.group {
+            let _ = fs::write(g.join("cgroup.kill"), "1");
+            let end = Instant::now() + Duration::from_secs(10);
+            let mut dir = g.as_path();
+            while dir != base {
+                while fs::remove_dir(dir).is_err() {
+                    assert!(Instant::now() < end, "group {} not removable", dir.display());
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                dir = dir.parent().unwrap();
+            }
+        }
+    }
+
+    /// One kill by `method`; returns (resolve, kill) times.
+    fn one(v2: &CgroupV2, method: Method, base: &Path, n: usize) -> (Duration, Duration) {
+        let own = !matches!(method, Method::Pidfd | Method::Alone);
+        let v = victim(
+            |pid| {
+                let g = match method {
+                    Method::Pidfd | Method::Alone => return PathBuf::from(UNIFIED),
+                    Method::Android => base.join(format!("uid_{UID}/pid_{pid}")),
+                    _ => base.join(n.to_string()),
+                };
+                fs::create_dir_all(&g).unwrap();
+                g
+            },
+            own,
+            if own { 2 } else { 0 },
+        );
+        let pid = v.child.id() as i32;
+        let pidfd = lmkd::sys::pidfd_open(pid).unwrap();
+        // What `procs::read_victim` reads before the kill (so `/proc/<pid>` is as warm as in the
+        // daemon): not timed.
+        for f in ["status", "cmdline", "stat"] {
+            let _ = fs::read(format!("/proc/{pid}/{f}"));
+        }
+        let kill = |fd: &std::os::fd::OwnedFd| {
+            lmkd::sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL).unwrap()
+        };
+        let times = match method {
+            Method::Pidfd => {
+                let t0 = Instant::now();
+                kill(&pidfd);
+                (Duration::ZERO, t0.elapsed())
+            }
+            _ => {
+                let t0 = Instant::now();
+                let r = group::resolve(Some(v2), pidfd.as_fd(), pid, UID).unwrap();
+                let t1 = Instant::now();
+                kill(&pidfd);
+                let how = match (&r, method) {
+                    (Resolution::Group(g), Method::CgroupProcs) => {
+                        g.kill_procs(pid).unwrap();
+                        GroupKill::CgroupProcs
+                    }
+                    _ => r.kill(pid),
+                };
+                let t2 = Instant::now();
+                let want = match method {
+                    Method::Alone => GroupKill::Alone(group::Alone::Root),
+                    Method::CgroupProcs => GroupKill::CgroupProcs,
+                    _ => GroupKill::CgroupKill,
+                };
+                assert_eq!(how, want, "resolved as {r:?}");
+                (t1 - t0, t2 - t1)
+            }
+        };
+        bury(v, base);
+        times
+    }
+
+    fn percentile(v: &mut [f64], p: f64) -> f64 {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i]
+    }
+
+    fn is_root() -> bool {
+        fs::read_to_string("/proc/self/status")
+            .map(|s| {
+                s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+            })
+            .unwrap_or(false)
+    }
+
+    pub fn run() {
+        let args: Vec<String> = std::env::args().collect();
+        let kills: usize = args
+            .iter()
+            .position(|a| a == "--kills")
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(200);
+        if std::env::var_os("LMKD_BENCH_MOUNTNS").is_some() {
+            return trace_costs(kills * 50);
+        }
+        if !is_root() || !Path::new(UNIFIED).join("cgroup.procs").exists() {
+            println!("costs benchmark: needs root and the cgroup v2 hierarchy; skipped");
+            return;
+        }
+        let v2 = CgroupV2::discover().expect("a cgroup2 mount");
+        let base_group = BaseGroup::create();
+        let base = base_group.0.clone();
+        let mut resolve: [Vec<f64>; 5] = Default::default();
+        let mut kill: [Vec<f64>; 5] = Default::default();
+        let mut n = 0;
+        for _ in 0..kills {
+            for (m, &method) in METHODS.iter().enumerate() {
+                n += 1;
+                let (r, k) = one(&v2, method, &base, n);
+                resolve[m].push(r.as_secs_f64() * 1e6);
+                kill[m].push(k.as_secs_f64() * 1e6);
+            }
+        }
+        drop(base_group);
+        let total: Vec<Vec<f64>> =
+            (0..5).map(|m| resolve[m].iter().zip(&kill[m]).map(|(a, b)| a + b).collect()).collect();
+        let base_median = percentile(&mut total[0].clone(), 0.5);
+        println!("{kills} kills per method, interleaved; µs, median [p10–p90]\n");
+        println!("| method | resolve | kill | total | total ÷ (a) |");
+        println!("|---|---:|---:|---:|---:|");
+        let names = [
+            "(a) pidfd SIGKILL (the plain kill)",
+            "(b) victim in the root group: resolve + pidfd SIGKILL (alone)",
+            "(c) Android's `uid_<uid>/pid_<pid>` group of 3: resolve + SIGKILL + `cgroup.kill`",
+            "(d) own group of 3 (descendants checked): resolve + SIGKILL + `cgroup.kill`",
+            "(e) as (d), `cgroup.procs` + a pidfd per process instead of `cgroup.kill`",
+        ];
+        for m in 0..5 {
+            let cell = |v: &mut Vec<f64>| {
+                format!(
+                    "{:.1} [{:.1}–{:.1}]",
+                    percentile(v, 0.5),
+                    percentile(v, 0.1),
+                    percentile(v, 0.9)
+                )
+            };
+            let med = percentile(&mut total[m].clone(), 0.5);
+            println!(
+                "| {} | {} | {} | {} | {:.2} |",
+                names[m],
+                if m == 0 { "—".to_owned() } else { cell(&mut resolve[m]) },
+                cell(&mut kill[m]),
+                cell(&mut total[m].clone()),
+                med / base_median
+            );
+        }
+        // The trace write, in a private mount namespace with tracefs of its own.
+        let out = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--"])
+            .args(&args)
+            .env("LMKD_BENCH_MOUNTNS", "1")
+            .output()
+            .expect("unshare");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "trace part failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("TRACE ") {
+                let mut f = rest.split_whitespace();
+                let name = f.next().unwrap();
+                let med: f64 = f.next().unwrap().parse().unwrap();
+                let p10: f64 = f.next().unwrap().parse().unwrap();
+                let p90: f64 = f.next().unwrap().parse().unwrap();
+                let label = if name == "on" {
+                    "(f) kill event to `trace_marker`, tracing on"
+                } else {
+                    "(g) kill event to `trace_marker`, tracing off (refused)"
+                };
+                println!(
+                    "| {label} | — | {med:.2} [{p10:.2}–{p90:.2}] | {med:.2} | {:.3} |",
+                    med / base_median
+                );
+            }
+        }
+    }
+
+    /// Runs in a private mount namespace: tracefs on a temporary directory, an instance of its
+    /// own; `n` kill events with tracing on and `n` with it off, each write timed.
+    fn trace_costs(n: usize) {
+        let dir = std::env::temp_dir().join(format!("lmkd-bench-tracefs-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        assert!(Command::new("mount")
+            .args(["-t", "tracefs", "nodev"])
+            .arg(&dir)
+            .status()
+            .unwrap()
+            .success());
+        let inst = dir.join("instances").join(format!("lmkd-bench-{}", std::process::id()));
+        fs::create_dir(&inst).unwrap();
+        let m = TraceMarker::open(&inst.join("trace_marker")).unwrap();
+        let k = KillEvent { pid: 12345, reason: 8, adj: 905, min_adj: 701, max_thrashing: 37 };
+        for (name, on) in [("on", "1"), ("off", "0")] {
+            fs::write(inst.join("tracing_on"), on).unwrap();
+            let mut t = Vec::with_capacity(n);
+            for _ in 0..n {
+                let t0 = Instant::now();
+                let r = m.kill_event(&k);
+                t.push(t0.elapsed().as_secs_f64() * 1e6);
+                assert_eq!(r.is_ok(), on == "1", "{r:?}");
+            }
+            println!(
+                "TRACE {name} {:.3} {:.3} {:.3}",
+                percentile(&mut t, 0.5),
+                percentile(&mut t, 0.1),
+                percentile(&mut t, 0.9)
+            );
+        }
+        let _ = fs::remove_dir(&inst);
+        let _ = Command::new("umount").arg(&dir).status();
+        let _ = fs::remove_dir(&dir);
     }
 }
