@@ -672,12 +672,18 @@ mod costs {
             );
         }
         // The trace write, in a private mount namespace with tracefs of its own.
-        let out = Command::new("unshare")
+        let child = Command::new("unshare")
             .args(["--mount", "--propagation", "private", "--"])
             .args(&args)
             .env("LMKD_BENCH_MOUNTNS", "1")
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("unshare");
+        // `unshare` execs the bench in its own process: the instance is named for this pid.
+        let inner = child.id();
+        let out = child.wait_with_output().unwrap();
+        remove_instance(inner);
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success(),
@@ -704,39 +710,73 @@ mod costs {
         }
     }
 
+    /// tracefs mounted on a temporary directory (in the private mount namespace) with an
+    /// instance named for this process; on drop the instance is removed (its marker must be
+    /// closed by then: an open one keeps it busy) and tracefs unmounted.
+    struct Tracefs {
+        dir: PathBuf,
+        inst: PathBuf,
+    }
+
+    impl Tracefs {
+        fn mount() -> Tracefs {
+            let dir =
+                std::env::temp_dir().join(format!("lmkd-bench-tracefs-{}", std::process::id()));
+            fs::create_dir_all(&dir).unwrap();
+            assert!(Command::new("mount")
+                .args(["-t", "tracefs", "nodev"])
+                .arg(&dir)
+                .status()
+                .unwrap()
+                .success());
+            let inst = dir.join("instances").join(format!("lmkd-bench-{}", std::process::id()));
+            let t = Tracefs { dir, inst };
+            fs::create_dir(&t.inst).unwrap();
+            t
+        }
+    }
+
+    impl Drop for Tracefs {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir(&self.inst);
+            let _ = Command::new("umount").arg(&self.dir).status();
+            let _ = fs::remove_dir(&self.dir);
+        }
+    }
+
+    /// Removes the instance of the trace part run as process `pid`, if it is still there.
+    fn remove_instance(pid: u32) {
+        let script = format!(
+            "d=$(mktemp -d) && mount -t tracefs nodev \"$d\" && \
+             {{ rmdir \"$d/instances/lmkd-bench-{pid}\" 2>/dev/null; umount \"$d\"; }}; rmdir \"$d\""
+        );
+        let _ = Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "--", "sh", "-c", &script])
+            .status();
+    }
+
     /// Runs in a private mount namespace: tracefs on a temporary directory, an instance of its
     /// own; `n` kill events with tracing on and `n` with it off, each write timed.
     fn trace_costs(n: usize) {
-        let dir = std::env::temp_dir().join(format!("lmkd-bench-tracefs-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        assert!(Command::new("mount")
-            .args(["-t", "tracefs", "nodev"])
-            .arg(&dir)
-            .status()
-            .unwrap()
-            .success());
-        let inst = dir.join("instances").join(format!("lmkd-bench-{}", std::process::id()));
-        fs::create_dir(&inst).unwrap();
-        let m = TraceMarker::open(&inst.join("trace_marker")).unwrap();
+        let t = Tracefs::mount();
+        // Declared after `t`, so closed before the instance is removed.
+        let m = TraceMarker::open(&t.inst.join("trace_marker")).unwrap();
         let k = KillEvent { pid: 12345, reason: 8, adj: 905, min_adj: 701, max_thrashing: 37 };
         for (name, on) in [("on", "1"), ("off", "0")] {
-            fs::write(inst.join("tracing_on"), on).unwrap();
-            let mut t = Vec::with_capacity(n);
+            fs::write(t.inst.join("tracing_on"), on).unwrap();
+            let mut times = Vec::with_capacity(n);
             for _ in 0..n {
                 let t0 = Instant::now();
                 let r = m.kill_event(&k);
-                t.push(t0.elapsed().as_secs_f64() * 1e6);
+                times.push(t0.elapsed().as_secs_f64() * 1e6);
                 assert_eq!(r.is_ok(), on == "1", "{r:?}");
             }
             println!(
                 "TRACE {name} {:.3} {:.3} {:.3}",
-                percentile(&mut t, 0.5),
-                percentile(&mut t, 0.1),
-                percentile(&mut t, 0.9)
+                percentile(&mut times, 0.5),
+                percentile(&mut times, 0.1),
+                percentile(&mut times, 0.9)
             );
         }
-        let _ = fs::remove_dir(&inst);
-        let _ = Command::new("umount").arg(&dir).status();
-        let _ = fs::remove_dir(&dir);
     }
 }
