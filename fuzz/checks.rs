@@ -507,20 +507,22 @@ fn decision(d: &str) {
     assert!(KillReason::from_code(code).is_some(), "unknown reason {code}");
 }
 
-/// `replay` on the bytes as text: deterministic; one decision per `wake` record; an error names
-/// a line of the input.
+/// `replay` on the bytes as text: deterministic; one decision per `wake`, `sample` (the
+/// predictive rule) and `pick` (a victim choice) record; an error names a line of the input.
 pub fn trace_text(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let result = replay(&text);
     assert_eq!(replay(&text), result, "replay is deterministic");
     match result {
         Ok(decisions) => {
-            let wakes = text
+            let records = text
                 .lines()
                 .map(str::trim)
-                .filter(|l| l.split_once(' ').map_or(*l, |(k, _)| k) == "wake")
+                .filter(|l| {
+                    matches!(l.split_once(' ').map_or(*l, |(k, _)| k), "wake" | "sample" | "pick")
+                })
                 .count();
-            assert_eq!(decisions.len(), wakes);
+            assert_eq!(decisions.len(), records);
             for d in &decisions {
                 decision(&d.decision);
             }

@@ -10,7 +10,7 @@
 //! | `read` | a read of a kernel file the daemon keeps open (`memory::KernelFile`) | the file: `/proc/meminfo`, `/proc/vmstat`, `/proc/zoneinfo`, `memory.stat`, ... |
 //! | `pid-read` | a read of `/proc/<pid>/<file>` (registration, victims) | the path, e.g. `/proc/123/cmdline`, or just `cmdline` |
 //! | `adj-write` | a write of `oom_score_adj` | — |
-//! | `signal` | `pidfd_send_signal` | — |
+//! | `signal` | `pidfd_send_signal`, and writing a group's `cgroup.kill` | `cgroup.kill` (only the group kill; without a target, both) |
 //! | `mrelease` | `process_mrelease` | `probe` (the start-up probe) or `reap` |
 //! | `psi` | registering a PSI trigger | — |
 //! | `psi-event` | a PSI wake-up (it arrives as an error, `EPOLLERR`) | — |

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //!        ActivityManager / init / lmkctl                 the kernel
-//!                 │ SOCK_SEQPACKET                 PSI triggers, vmpressure, pidfds
+//!                 │ SOCK_SEQPACKET     PSI, vmpressure, thresholds, memevents, pidfds
 //!                 ▼                                              │
 //!  event::Poller ─────► daemon::Daemon::dispatch ◄───────────────┘  (the one dispatch point)
 //!                          │           │            │
@@ -32,17 +32,20 @@
 //! [`procs::ProcTable::apply_prio`] checks the owner, writes `/proc/<pid>/oom_score_adj` through
 //! a kept descriptor and moves the record in its per-adj LRU list. No allocation.
 //!
-//! **A pressure event, to memory back**: a PSI trigger's or vmpressure eventfd's token →
+//! **A pressure event, to memory back**: a PSI trigger's or vmpressure eventfd's token (or an
+//! early warning's, or the memevents ring buffer's) →
 //! `dispatch` → the pressure engine's one entry point (`on_wake`) reads the domain's snapshot
 //! ([`memory::Domain::snapshot`], `pread` on kept-open files) and what the decision needs
 //! (watermarks, memcg usage), asks the pure policy ([`policy::psi_strategy`] or
 //! [`policy::legacy`]) → a [`policy::KillDecision`] → the kill pipeline walks the adj levels,
 //! copies each level's candidates out of the registry, reads their sizes without the lock when
 //! the heaviest rule needs them, lets [`policy::victim::pick`] choose, reads the victim
-//! ([`procs::read_victim`]) and hands it to a reaper thread ([`reaper`]), which sends SIGKILL
-//! through the pidfd and `process_mrelease`s it at once → [`report`] writes the kill line,
-//! `LMK_PROCKILL`/`LMK_STAT_KILL_OCCURRED` and the history → the victim's pidfd ends the kill
-//! wait, and the engine decides the next poll.
+//! ([`procs::read_victim`]), resolves its process group ([`reaper::group`]) and hands it to a
+//! reaper thread ([`reaper`]), which sends SIGKILL through the pidfd, kills the rest of the
+//! group and `process_mrelease`s the victim at once → [`report`] writes the kill line, the
+//! Perfetto kill event, `LMK_PROCKILL`/`LMK_STAT_KILL_OCCURRED` and the history → the victim's
+//! pidfd ends the kill wait, and the engine decides the next poll. While woken, the engine also
+//! samples the headroom and may kill on [`policy::predict`]'s forecast.
 //!
 //! ## Modules
 //!
@@ -57,15 +60,19 @@
 //!   the `/proc/<pid>` readers and writers.
 //! * [`memory`]: the memory domain (system or one memory cgroup), its kernel files and parsers,
 //!   watermarks, free-memory probes, cgroup discovery and per-app soft limits.
-//! * [`pressure`]: PSI triggers, vmpressure events, the polling window.
-//! * [`policy`]: pure decisions (both strategies, victim choice) and decision traces.
-//! * [`reaper`]: the reaper pool, its CPU placement, and the watchdog.
-//! * [`report`]: kill reports, the kill history, the killinfo event, the status report.
+//! * [`pressure`]: the kernel's wake-up sources: PSI triggers, vmpressure events, memory cgroup
+//!   usage thresholds, cgroup v2 `memory.events`, and the BPF memevents ring buffer.
+//! * [`policy`]: pure decisions (both strategies, the predictive rule, victim choice), the
+//!   polling intervals, and decision traces.
+//! * [`reaper`]: the reaper pool, its CPU placement, process-group kills, and the watchdog.
+//! * [`report`]: kill reports (log line, Perfetto kill event), the kill history, the killinfo
+//!   event, the status report.
 //! * [`config`]: every `ro.lmk.*` property in one immutable [`config::Config`].
 //! * [`ratelimit`], [`logging`]: log budgets and the log backends.
 //! * [`fault`]: fault injection for tests (the installer is host-only).
 //! * [`client`]: the client library (what liblmkd_utils is to C), used by `lmkctl` and tests.
-//! * `demo` (host only): `lmkd demo`, its sandbox and synthetic apps.
+//! * `demo` (host only): `lmkd demo`, its sandbox and synthetic apps, and the memevents
+//!   stand-in world of the tests and benchmarks.
 //! * `android` (Android only): the killinfo event and the `dumpsys lmkd` service.
 //! * [`sys`]: raw system calls that rustix (as AOSP builds it) does not offer.
 //!

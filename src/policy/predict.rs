@@ -125,13 +125,16 @@ impl Predictor {
         let mut span = 0;
         for i in 0..self.len {
             let (t, _, d) = self.samples[(self.next + SAMPLES - 1 - i) % SAMPLES];
-            if t_last.saturating_sub(t) > RATE_WINDOW_MS {
+            // A sample later than the last one cannot come from the daemon's monotonic clock;
+            // a hand-edited trace may have one: it is left out.
+            let Some(age) = t_last.checked_sub(t) else { continue };
+            if age > RATE_WINDOW_MS {
                 break;
             }
-            span = t_last - t;
+            span = age;
             // Time runs backwards from the last sample and the demand is negated, so that a
             // growing demand is a positive slope: the headroom's fall.
-            let t = i128::from(t_last - t);
+            let t = i128::from(age);
             let h = -i128::from(d);
             n += 1;
             st += t;
@@ -231,6 +234,18 @@ mod tests {
             t += SAMPLE_MS;
         }
         p
+    }
+
+    #[test]
+    fn a_sample_from_the_future_is_left_out() {
+        // A trace can say anything: time going backwards must not overflow.
+        let mut p = Predictor::default();
+        p.reset(0);
+        for (t, h) in [(100, 50 * MIB), (200, 40 * MIB), (50, 30 * MIB), (300, 20 * MIB)] {
+            p.observe(t, h, 1024 * MIB - h);
+        }
+        assert!(p.forecast().is_some());
+        let _ = p.verdict(300, DEFAULT_KILL_MS, 32 * MIB);
     }
 
     #[test]
