@@ -21,7 +21,12 @@
 //! `SCENARIO <s> PASS|FAIL`, files as `FILE <name> <bytes>` … `END FILE`, and last
 //! `RESULT PASS` or `RESULT FAIL`.
 //!
-//! Usage: `vm_driver --results PATH [--scenarios a,b,c,d] [--no-daemon] [--lmkd PATH]`;
+//! The race (`--race RATES`, `tests/vm/run.sh --bench-race`): one foreground app grows at each
+//! rate among cached apps on the adj ladder, with the daemon's predictive rule on, off, and
+//! no daemon at all; one `METRIC race …` line per run (see [`race_bench`]).
+//!
+//! Usage: `vm_driver --results PATH [--scenarios a,b,c,d] [--no-daemon] [--lmkd PATH]
+//! [--bench N] [--race RATES [--race-modes on+off+kernel] [--race-round K]]`;
 //! `vm_driver app <app options>` is the synthetic app.
 
 use std::fmt::Write as _;
@@ -67,6 +72,7 @@ fn main() {
     let mut bench = 0usize;
     let mut scenarios_given = false;
     let mut lmkd = PathBuf::from("/bin/lmkd");
+    let mut race = RaceOptions::default();
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -78,6 +84,23 @@ fn main() {
             "--no-daemon" => no_daemon = true,
             "--bench" => bench = it.next().and_then(|n| n.parse().ok()).unwrap_or(0),
             "--lmkd" => lmkd = it.next().unwrap_or_default().into(),
+            "--race" => {
+                race.rates = it
+                    .next()
+                    .unwrap_or_default()
+                    .split([',', '+'])
+                    .filter_map(|r| r.parse().ok())
+                    .collect();
+            }
+            "--race-modes" => {
+                race.modes = it
+                    .next()
+                    .unwrap_or_default()
+                    .split([',', '+'])
+                    .filter_map(RaceMode::parse)
+                    .collect();
+            }
+            "--race-round" => race.round = it.next().and_then(|n| n.parse().ok()).unwrap_or(1),
             other => {
                 eprintln!("vm_driver: unknown argument {other:?}");
                 std::process::exit(2);
@@ -98,6 +121,12 @@ fn main() {
     // their own adj when they are registered).
     let _ = fs::write("/proc/self/oom_score_adj", "-1000");
     let mut r = Report { out, failed: false };
+    if !race.rates.is_empty() {
+        r.line(&format!("INFO driver race round {}", race.round));
+        race_bench(&mut r, &race, &lmkd);
+        r.line(if r.failed { "RESULT FAIL" } else { "RESULT PASS" });
+        return;
+    }
     r.line(&format!("INFO driver scenarios={scenarios} daemon={}", !no_daemon));
     if bench > 0 {
         // Scenario (a) `bench` times with the daemon and `bench` times without it (the
@@ -156,20 +185,41 @@ impl Report {
 // ---------------------------------------------------------------------------------------------
 // The synthetic app.
 
-/// Private anonymous memory with every page written: half of each page pseudo-random, half
-/// zero, so that it compresses about 2:1 in zram, like app heaps (all-zero pages would cost
-/// zram nothing).
-fn touched(mib: usize, seed: &mut u64) -> Vec<u8> {
-    let mut v = vec![0u8; mib * MIB];
-    for page in v.chunks_mut(PAGE) {
-        for w in page[..PAGE / 2].chunks_mut(8) {
-            *seed ^= *seed << 13;
-            *seed ^= *seed >> 7;
-            *seed ^= *seed << 17;
+/// Writes app memory: private anonymous memory with every page written, half of each page
+/// pseudo-random and half zero, so that it compresses about 2:1 in zram, like app heaps
+/// (all-zero pages would cost zram nothing). The random half is copied from a pool at an offset
+/// that moves from page to page (zram compresses each page on its own, so a copy is as
+/// incompressible as fresh random bytes), which keeps the cost per page to a copy: under TCG
+/// the fill rate, not the generator, bounds how fast an app can grow (`--bench-race`).
+struct Filler {
+    pool: Vec<u8>,
+    page: usize,
+}
+
+impl Filler {
+    const POOL: usize = 256 * 1024;
+
+    fn new(mut seed: u64) -> Filler {
+        let mut pool = vec![0u8; Self::POOL + PAGE];
+        for w in pool.chunks_mut(8) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
             w.copy_from_slice(&seed.to_ne_bytes());
         }
+        Filler { pool, page: 0 }
     }
-    v
+
+    fn touched(&mut self, mib: usize) -> Vec<u8> {
+        let mut v = vec![0u8; mib * MIB];
+        for page in v.chunks_mut(PAGE) {
+            // An odd multiple of 8 bytes: every offset of the pool comes round in turn.
+            let off = (self.page.wrapping_mul(8 * 331)) % Self::POOL;
+            page[..PAGE / 2].copy_from_slice(&self.pool[off..off + PAGE / 2]);
+            self.page += 1;
+        }
+        v
+    }
 }
 
 /// The app: joins its cgroups, holds `anon` MiB, optionally writes and re-reads a file, grows
@@ -180,14 +230,14 @@ fn app(o: &AppOptions) -> io::Result<()> {
     for dir in &o.join {
         fs::write(dir.join("cgroup.procs"), pid.to_string())?;
     }
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ u64::from(pid);
-    let base = touched(o.anon_mib, &mut seed);
+    let mut fill = Filler::new(0x9e37_79b9_7f4a_7c15u64 ^ u64::from(pid));
+    let base = fill.touched(o.anon_mib);
     let mut buf = vec![0u8; MIB];
     if let Some(f) = &o.file {
         if o.file_mib > 0 {
             let mut out = fs::File::create(f)?;
             for _ in 0..o.file_mib {
-                let chunk = touched(1, &mut seed);
+                let chunk = fill.touched(1);
                 out.write_all(&chunk)?;
             }
             out.sync_all()?;
@@ -226,12 +276,13 @@ fn app(o: &AppOptions) -> io::Result<()> {
             leaked = 0;
         }
         let r = rate.load(Ordering::SeqCst);
+        let mut room = 0;
         if r > 0 {
             owed += now.duration_since(last).as_secs_f64() * r as f64;
-            let room = max.load(Ordering::SeqCst).saturating_sub(o.anon_mib + leaked);
+            room = max.load(Ordering::SeqCst).saturating_sub(o.anon_mib + leaked);
             let step = (owed as usize).min(room).min(8);
             if step > 0 {
-                leak.push(touched(step, &mut seed));
+                leak.push(fill.touched(step));
                 leaked += step;
                 owed -= step as f64;
             }
@@ -247,8 +298,15 @@ fn app(o: &AppOptions) -> io::Result<()> {
                 while file.read(&mut buf)? > 0 {}
             }
         }
-        if !rereading || r > 0 {
-            std::thread::sleep(Duration::from_millis(if r > 0 { 20 } else { 200 }));
+        if r > 0 {
+            // Growing: no sleep while a whole MiB is owed (an app behind its rate allocates
+            // back to back), else until the next one is due (at most 20 ms).
+            if owed < 1.0 || room == 0 {
+                let due = ((1.0 - owed.max(0.0)) / r as f64).min(0.02);
+                std::thread::sleep(Duration::from_secs_f64(due.max(0.001)));
+            }
+        } else if !rereading {
+            std::thread::sleep(Duration::from_millis(200));
         }
         std::hint::black_box(&base);
     }
@@ -321,34 +379,37 @@ fn wall_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Watches `/proc/pressure/memory` with a trigger of AOSP's default for "some" (70 ms in a
-/// 1 s window) and notes when it first fires and how often.
-struct PsiWatch {
+/// A pressure source the driver watches itself: when it first fired (µs after `t0`) and how
+/// often.
+struct Watch {
     first: Arc<AtomicU64>,
     count: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
 }
 
-impl PsiWatch {
-    fn start(t0: Instant) -> io::Result<PsiWatch> {
+impl Watch {
+    fn new() -> Watch {
+        Watch {
+            first: Arc::new(AtomicU64::new(u64::MAX)),
+            count: Arc::new(AtomicU64::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// `/proc/pressure/memory` with a trigger of AOSP's default for "some" (70 ms in a 1 s
+    /// window).
+    fn psi(t0: Instant) -> io::Result<Watch> {
         let mut f = fs::OpenOptions::new().read(true).write(true).open("/proc/pressure/memory")?;
         f.write_all(b"some 70000 1000000\0")?;
-        let first = Arc::new(AtomicU64::new(u64::MAX));
-        let count = Arc::new(AtomicU64::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (fi, co, st) = (first.clone(), count.clone(), stop.clone());
+        let w = Watch::new();
+        let (fi, co, st) = (w.first.clone(), w.count.clone(), w.stop.clone());
         std::thread::spawn(move || {
             let timeout = rustix::event::Timespec { tv_sec: 0, tv_nsec: 200_000_000 };
             while !st.load(Ordering::SeqCst) {
                 let mut fds = [rustix::event::PollFd::new(&f, rustix::event::PollFlags::PRI)];
                 if let Ok(n) = rustix::event::poll(&mut fds, Some(&timeout)) {
                     if n > 0 && fds[0].revents().contains(rustix::event::PollFlags::PRI) {
-                        let _ = fi.compare_exchange(
-                            u64::MAX,
-                            t0.elapsed().as_micros() as u64,
-                            Ordering::SeqCst,
-                            Ordering::SeqCst,
-                        );
+                        note(&fi, t0);
                         co.fetch_add(1, Ordering::SeqCst);
                         // One event per window at most.
                         std::thread::sleep(Duration::from_millis(100));
@@ -357,7 +418,38 @@ impl PsiWatch {
             }
             drop(f);
         });
-        Ok(PsiWatch { first, count, stop })
+        Ok(w)
+    }
+
+    /// vmpressure at `level` on the memory cgroup v1 directory `dir`, registered as the daemon
+    /// registers its own (an eventfd written to `cgroup.event_control` with the
+    /// `memory.pressure_level` fd, default mode): the kernel signals every listener of a level
+    /// at or below the event's, so this one fires with the daemon's `low` listener.
+    fn vmpressure(t0: Instant, dir: &Path, level: &str) -> io::Result<Watch> {
+        use rustix::event::{eventfd, EventfdFlags};
+        let efd = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let pl = fs::File::open(dir.join("memory.pressure_level"))?;
+        let mut ctl = fs::OpenOptions::new().write(true).open(dir.join("cgroup.event_control"))?;
+        ctl.write_all(format!("{} {} {level}", efd.as_raw_fd(), pl.as_raw_fd()).as_bytes())?;
+        let w = Watch::new();
+        let (fi, co, st) = (w.first.clone(), w.count.clone(), w.stop.clone());
+        std::thread::spawn(move || {
+            let timeout = rustix::event::Timespec { tv_sec: 0, tv_nsec: 200_000_000 };
+            while !st.load(Ordering::SeqCst) {
+                let mut fds = [rustix::event::PollFd::new(&efd, rustix::event::PollFlags::IN)];
+                if let Ok(n) = rustix::event::poll(&mut fds, Some(&timeout)) {
+                    if n > 0 && fds[0].revents().contains(rustix::event::PollFlags::IN) {
+                        note(&fi, t0);
+                        let mut v = [0u8; 8];
+                        if rustix::io::read(&efd, &mut v).is_ok() {
+                            co.fetch_add(u64::from_ne_bytes(v), Ordering::SeqCst);
+                        }
+                    }
+                }
+            }
+            drop((efd, pl, ctl));
+        });
+        Ok(w)
     }
 
     fn first_ms(&self) -> Option<f64> {
@@ -366,7 +458,17 @@ impl PsiWatch {
     }
 }
 
-impl Drop for PsiWatch {
+/// Notes the first event (µs after `t0`).
+fn note(first: &AtomicU64, t0: Instant) {
+    let _ = first.compare_exchange(
+        u64::MAX,
+        t0.elapsed().as_micros() as u64,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+}
+
+impl Drop for Watch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
     }
@@ -378,13 +480,16 @@ impl Drop for PsiWatch {
 struct Daemon {
     child: Child,
     log: PathBuf,
+    /// The decision trace (`lmkd --record`), if recorded.
+    trace: Option<PathBuf>,
 }
 
 impl Daemon {
     /// Creates the control socket, writes the properties and starts the daemon with the
     /// socket in `ANDROID_SOCKET_lmkd`, as init does for `socket lmkd seqpacket+passcred 0660
-    /// system system` (`init/lmkd.rc`).
-    fn start(lmkd: &Path, tag: &str, props: &str) -> io::Result<Daemon> {
+    /// system system` (`init/lmkd.rc`). With `record`, the daemon records its decision trace
+    /// (`--record`; `lmkctl replay` plays it back).
+    fn start(lmkd: &Path, tag: &str, props: &str, record: bool) -> io::Result<Daemon> {
         use rustix::net::{self, AddressFamily, SocketAddrUnix, SocketFlags, SocketType};
         let _ = fs::remove_file(SOCKET);
         // Without CLOEXEC, so that the daemon inherits it; taken back right after the spawn.
@@ -399,7 +504,12 @@ impl Daemon {
         let prop_file = PathBuf::from(format!("/tmp/lmkd-{tag}.prop"));
         fs::write(&prop_file, props)?;
         let log = PathBuf::from(format!("/tmp/lmkd-{tag}.log"));
-        let child = Command::new(lmkd)
+        let trace = record.then(|| PathBuf::from(format!("/tmp/lmkd-{tag}.trace")));
+        let mut cmd = Command::new(lmkd);
+        if let Some(t) = &trace {
+            cmd.arg("--record").arg(t);
+        }
+        let child = cmd
             .arg("--props")
             .arg(&prop_file)
             .env("ANDROID_SOCKET_lmkd", sock.as_raw_fd().to_string())
@@ -409,7 +519,7 @@ impl Daemon {
             .spawn();
         rustix::io::fcntl_setfd(sock.as_fd(), rustix::io::FdFlags::CLOEXEC)?;
         drop(sock);
-        Ok(Daemon { child: child?, log })
+        Ok(Daemon { child: child?, log, trace })
     }
 
     fn log_text(&self) -> String {
@@ -436,6 +546,21 @@ impl Daemon {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+}
+
+impl Daemon {
+    /// ActivityManager's two connections: one for commands, one subscribed to kill events
+    /// (the subscription in place before anything can be killed).
+    fn clients(&self) -> io::Result<(Client, Client)> {
+        let c = self.connect()?;
+        let mut s = self.connect()?;
+        s.subscribe(LMK_ASYNC_EVENT_KILL)?;
+        // A barrier: the subscription is in place before anything can be killed.
+        s.set_timeout(Some(Duration::from_secs(10)))?;
+        s.kill_count(-1000, 1000)?;
+        s.set_timeout(Some(Duration::from_millis(1)))?;
+        Ok((c, s))
     }
 }
 
@@ -670,17 +795,10 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
     let program = std::env::current_exe()?;
     let props = format!("ro.lmk.debug=true\n{}", sc.props);
     let daemon =
-        if no_daemon { None } else { Some(Daemon::start(lmkd, &sc.id.to_string(), &props)?) };
+        if no_daemon { None } else { Some(Daemon::start(lmkd, &sc.id.to_string(), &props, true)?) };
     let (client, sub) = match &daemon {
         Some(d) => {
-            let c = d.connect()?;
-            let mut s = d.connect()?;
-            s.subscribe(LMK_ASYNC_EVENT_KILL)?;
-            s.set_timeout(Some(Duration::from_millis(1)))?;
-            // A barrier: the subscription is in place before anything can be killed.
-            s.set_timeout(Some(Duration::from_secs(10)))?;
-            s.kill_count(-1000, 1000)?;
-            s.set_timeout(Some(Duration::from_millis(1)))?;
+            let (c, s) = d.clients()?;
             (Some(c), Some(s))
         }
         None => (None, None),
@@ -697,7 +815,14 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
     });
     let t0 = Instant::now();
     kmsg_mark(&format!("scenario {} start", sc.id));
-    let psi = PsiWatch::start(t0)?;
+    let psi = Watch::psi(t0)?;
+    // In the legacy scenario, the driver's own `low` vmpressure listener on the root memory
+    // cgroup: a second measure of when pressure began, beside the daemon's log.
+    let vmp = if sc.props.contains("use_psi=false") {
+        Some(Watch::vmpressure(t0, Path::new("/dev/memcg"), "low")?)
+    } else {
+        None
+    };
     let mut run = Run {
         r,
         sc: *sc,
@@ -934,12 +1059,21 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
         );
         run.check(
             daemon_kills.iter().all(|k| k.min_adj == 0 || k.min_adj == 800),
-            "each kill's min adj is its level's (ro.lmk.medium 800, ro.lmk.critical 0)",
+            "each kill's min adj is its level's (ro.lmk.medium 800, ro.lmk.critical 0) or the predictive rule's (0)",
         );
+        // Level mode's kills carry no reason (AOSP's old strategy reports -1 and no text).
+        // With ro.lmk.predictive_kill (the default) a kill may instead be the predictive
+        // rule's, taken while the headroom watch runs: LOW_MEM (8) with a text saying what
+        // was predicted. Nothing else may kill here.
+        let level_kills = daemon_kills.iter().filter(|k| is_level_kill(k)).count();
+        let predictive_kills = daemon_kills.iter().filter(|k| is_predictive_kill(k)).count();
         run.check(
-            daemon_kills.iter().all(|k| k.reason == -1),
-            "the old strategy kills without a reason (level mode)",
+            level_kills + predictive_kills == daemon_kills.len(),
+            &format!(
+                "each kill is level mode's (reason -1, no text: {level_kills}) or the predictive rule's (LOW_MEM 8, 'headroom …': {predictive_kills})"
+            ),
         );
+        vmpressure_metric(&mut run, &log, &daemon_kills, vmp.as_ref());
     } else {
         run.check(
             log.contains("Using psi monitors for memory pressure detection"),
@@ -1053,6 +1187,13 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
         daemon_kills.len()
     ));
     run.r.file(&format!("lmkd-{id}.log"), &log);
+    // The decision trace of the legacy scenario, and of any that failed (gzip, base64: run.sh
+    // decodes it; `lmkctl replay FILE` plays it back).
+    if let Some(t) = daemon.as_ref().and_then(|d| d.trace.as_ref()) {
+        if sc.props.contains("use_psi=false") || run.r.failed {
+            send_trace(run.r, &format!("trace-{id}.trace"), t);
+        }
+    }
     let mut h = String::new();
     for k in &hist {
         let mut o = String::new();
@@ -1063,7 +1204,93 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
     Ok(())
 }
 
-fn psi_stop(p: &PsiWatch) {
+/// A kill of AOSP's old strategy in level mode: no reason, no text.
+fn is_level_kill(k: &KillRecord) -> bool {
+    k.reason == -1 && k.reason_text.as_str().is_empty()
+}
+
+/// A kill of the predictive rule (`ro.lmk.predictive_kill`): LOW_MEM with a `headroom …` text.
+fn is_predictive_kill(k: &KillRecord) -> bool {
+    k.reason == 8 && k.reason_text.as_str().starts_with("headroom")
+}
+
+/// A daemon log line's time (seconds since the daemon's first line).
+fn log_secs(line: &str) -> Option<f64> {
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// Scenario (d)'s timing, the one AOSP lmkd was measured by in the same guest: from the first
+/// pressure event to the first kill. Two measures:
+///
+/// * `event_to_kill_ms`, the daemon's own: its log's first `… memory pressure event #1 is
+///   triggered` line (written when it handles its first vmpressure event, as AOSP's
+///   `mp_event_common` writes it with `ro.lmk.debug`) to its first `Kill '…'` line, both on
+///   the daemon's clock (ms resolution);
+/// * `driver_event_to_kill_ms`: the driver's own `low` listener on the same root memory cgroup
+///   firing first, to the first kill's time in the kill history (the kernel signals both
+///   listeners together; the driver polls its eventfd, so this one includes its wake-up).
+///
+/// Negative when the first kill came before the first event (a predictive kill woken by
+/// another early-warning source).
+fn vmpressure_metric(
+    run: &mut Run<'_>,
+    log: &str,
+    daemon_kills: &[&KillRecord],
+    vmp: Option<&Watch>,
+) {
+    let lines: Vec<&str> = log.lines().collect();
+    let ev = lines.iter().position(|l| l.contains("memory pressure event #"));
+    let kill = lines.iter().position(|l| l.contains("Kill '"));
+    let secs = |i: Option<usize>| i.and_then(|i| log_secs(lines[i]));
+    let (ev_s, kill_s) = (secs(ev), secs(kill));
+    let first = daemon_kills.first();
+    // The daemon's clock mapped onto the scenario's through the first kill (its log line and
+    // its history record are the same moment).
+    let kill_ms = first.map(|k| (k.time_ms - run.wall0) as f64);
+    let offset_ms = kill_ms.zip(kill_s).map(|(k, s)| k - s * 1000.0);
+    let upto = kill.unwrap_or(lines.len());
+    let before = |pat: &str| lines[..upto].iter().filter(|l| l.contains(pat)).count();
+    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    let fmt_s = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.2}", v / 1000.0));
+    let drv = vmp.and_then(Watch::first_ms);
+    run.r.line(&format!(
+        "METRIC {} vmpressure event_to_kill_ms={} driver_event_to_kill_ms={} first_event_s={} first_kill_s={} first_kill_reason={} first_kill_adj={} events_before_kill={} ignored_before_kill={} driver_low_events={}",
+        run.sc.id,
+        fmt(ev_s.zip(kill_s).map(|(e, k)| (k - e) * 1000.0)),
+        fmt(drv.zip(kill_ms).map(|(d, k)| k - d)),
+        fmt_s(ev_s.zip(offset_ms).map(|(e, o)| e * 1000.0 + o)),
+        fmt_s(kill_ms),
+        first.map_or("-".to_owned(), |k| {
+            if is_predictive_kill(k) { "predictive".to_owned() } else if is_level_kill(k) { "level".to_owned() } else { k.reason.to_string() }
+        }),
+        first.map_or("-".to_owned(), |k| k.adj.to_string()),
+        before("memory pressure event #"),
+        before("Ignore "),
+        vmp.map_or(0, |w| w.count.load(Ordering::SeqCst)),
+    ));
+    for i in [ev, kill].into_iter().flatten() {
+        run.r.line(&format!("INFO {} daemon: {}", run.sc.id, lines[i].trim_end()));
+    }
+}
+
+/// Sends a decision trace as `FILE <name>.gz.b64` (gzip, then base64: the results channel is
+/// text); run.sh turns it back into `<name>`.
+fn send_trace(r: &mut Report, name: &str, path: &Path) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("gzip -c \"$0\" | base64")
+        .arg(path)
+        .stderr(Stdio::inherit())
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            r.file(&format!("{name}.gz.b64"), &String::from_utf8_lossy(&o.stdout));
+        }
+        _ => r.line(&format!("INFO could not send {}", path.display())),
+    }
+}
+
+fn psi_stop(p: &Watch) {
     p.stop.store(true, Ordering::SeqCst);
 }
 
@@ -1102,5 +1329,355 @@ fn check_frozen(run: &mut Run<'_>, i: usize, freezer: &Path) -> io::Result<()> {
     );
     run.check(state.trim() == "FROZEN" && k.death_us < 0, "while still frozen (not dead)");
     run.check(held > 100 * 1024 && left_kb * 10 < held, "its memory came back while frozen");
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The race with the kernel's OOM killer: an allocation-rate sweep (`--race`).
+
+/// Who is in charge in one race run.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RaceMode {
+    /// The daemon with `ro.lmk.predictive_kill=true` (its default).
+    On,
+    /// The daemon as AOSP: `ro.lmk.predictive_kill=false`.
+    Off,
+    /// No daemon: the apps' adj written to `oom_score_adj`, the kernel's OOM killer alone.
+    Kernel,
+}
+
+impl RaceMode {
+    fn parse(s: &str) -> Option<RaceMode> {
+        match s {
+            "on" => Some(RaceMode::On),
+            "off" => Some(RaceMode::Off),
+            "kernel" => Some(RaceMode::Kernel),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            RaceMode::On => "on",
+            RaceMode::Off => "off",
+            RaceMode::Kernel => "kernel",
+        }
+    }
+}
+
+struct RaceOptions {
+    /// Growth rates, MiB/s.
+    rates: Vec<usize>,
+    modes: Vec<RaceMode>,
+    /// The round's number (1-based): labels the runs and rotates the order of the modes.
+    round: usize,
+}
+
+impl Default for RaceOptions {
+    fn default() -> Self {
+        RaceOptions {
+            rates: Vec::new(),
+            modes: vec![RaceMode::On, RaceMode::Off, RaceMode::Kernel],
+            round: 1,
+        }
+    }
+}
+
+/// The race's world: scenario (a)'s (nine apps of 56 MiB on the ladder, the foreground app
+/// growing to 78 % of MemTotal, zram on, System domain, PSI with 1 s windows), with the
+/// foreground app holding [`RACE_FG_START_MIB`] before it grows, so that the growth at the
+/// rate under test is the part that runs the guest out of memory.
+const RACE: Scenario = Scenario {
+    id: 'r',
+    title: "race: a foreground app grows at a given rate among cached apps",
+    props: "",
+    ladder_mib: 56,
+    fg_rate: 0,
+    fg_max_pct: 78,
+    file_pct: 0,
+    frozen_mib: 0,
+    no_swap: false,
+};
+const RACE_FG_START_MIB: usize = 192;
+/// Quiet before the growth starts, and after the last death before a run ends.
+const RACE_SETTLE: Duration = Duration::from_secs(2);
+
+/// The sweep: for each rate, one run in each mode (the order of the modes rotated by round,
+/// so that no mode always runs first after a boot). Each run prints
+///
+/// `METRIC race round= mode= rate= start_mib_s= achieved_mib_s= end_mib_s= first_death_ms=
+/// first_by= first_reason= lmkd_kills= predictive_kills= kernel_kills= oom_kills= lost=
+/// fg_survived= fg_died_by= stall_ms= capped= deaths=`
+///
+/// * `start_mib_s`: the foreground app's growth over its first half second, while free memory
+///   is still there to grow into: what TCG lets an app write;
+/// * `achieved_mib_s`: the foreground app's growth (VmRSS + VmSwap, sampled every 10 ms) from
+///   the start of growth to the first death (to the end of growth when nothing died), per
+///   second: TCG and reclaim decide what a nominal rate comes to;
+/// * `end_mib_s`: the same over the last second before the first death;
+/// * `first_death_ms`: after the growth began (a daemon kill at its kill-history time, a
+///   kernel OOM kill at its `Out of memory: Killed process` line), `first_by` whose;
+///   `first_reason`: the daemon's first kill's reason code (8 with a `headroom` text: the
+///   predictive rule);
+/// * `lost`: kernel OOM kills of the run while a registered app with adj above 0 was alive (a
+///   race the daemon lost; in the kernel mode, every OOM kill that came while one remained);
+/// * `stall_ms`: `/proc/pressure/memory` `some` stall over the run;
+/// * `deaths`: `ms:adj:by` of each death after the growth began.
+fn race_bench(r: &mut Report, o: &RaceOptions, lmkd: &Path) {
+    let n = o.modes.len().max(1);
+    for &rate in &o.rates {
+        for k in 0..o.modes.len() {
+            let mode = o.modes[(k + o.round.saturating_sub(1)) % n];
+            if let Err(e) = race_one(r, o.round, mode, rate, lmkd) {
+                r.line(&format!(
+                    "INFO race round={} mode={} rate={rate}: could not run: {e}",
+                    o.round,
+                    mode.name()
+                ));
+                r.failed = true;
+            }
+            settle_memory();
+        }
+    }
+}
+
+/// Waits (at most 15 s) until the last run's memory is back: swap nearly empty and most of
+/// RAM free.
+fn settle_memory() {
+    let _ = fs::write("/proc/sys/vm/drop_caches", "3");
+    let end = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < end {
+        let swap_used = meminfo_kb("SwapTotal") - meminfo_kb("SwapFree");
+        let total = meminfo_kb("MemTotal");
+        if swap_used < 16 * 1024 && meminfo_kb("MemAvailable") > total * 3 / 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+/// `/proc/pressure/memory`'s `some` total, µs.
+fn psi_some_total_us() -> u64 {
+    fs::read_to_string("/proc/pressure/memory")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("some "))
+        .and_then(|l| l.split_whitespace().find_map(|f| f.strip_prefix("total=")?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn race_one(
+    r: &mut Report,
+    round: usize,
+    mode: RaceMode,
+    rate: usize,
+    lmkd: &Path,
+) -> io::Result<()> {
+    let sc = RACE;
+    let mem_mib = (meminfo_kb("MemTotal").max(0) as usize) >> 10;
+    let program = std::env::current_exe()?;
+    let daemon = match mode {
+        RaceMode::Kernel => None,
+        RaceMode::On | RaceMode::Off => {
+            let props = format!("ro.lmk.predictive_kill={}\n", mode == RaceMode::On);
+            Some(Daemon::start(lmkd, &format!("race-{}-{rate}", mode.name()), &props, false)?)
+        }
+    };
+    let (client, sub) = match &daemon {
+        Some(d) => {
+            let (c, s) = d.clients()?;
+            (Some(c), Some(s))
+        }
+        None => (None, None),
+    };
+    let mut run = Run {
+        r,
+        sc,
+        t0: Instant::now(),
+        wall0: wall_ms(),
+        apps: Vec::new(),
+        client,
+        sub,
+        events: Vec::new(),
+        oom0: vmstat("oom_kill"),
+        oom_with_killable: Vec::new(),
+        first_kill_marked: false,
+        program,
+    };
+    for (i, &adj) in LADDER.iter().enumerate() {
+        run.launch(
+            &format!("app-{i}-adj{adj}"),
+            adj,
+            AppOptions { anon_mib: sc.ladder_mib, ..Default::default() },
+        )?;
+    }
+    let cap = mem_mib * sc.fg_max_pct / 100;
+    let fg = run.launch(
+        "foreground",
+        0,
+        AppOptions { anon_mib: RACE_FG_START_MIB, max_mib: Some(cap), ..Default::default() },
+    )?;
+    run.wait(RACE_SETTLE)?;
+    let early: Vec<String> = run
+        .apps
+        .iter()
+        .filter(|a| a.killed_ms.is_some() || a.died_ms.is_some())
+        .map(|a| a.name.clone())
+        .collect();
+    if !early.is_empty() {
+        return Err(io::Error::other(format!("apps died before the growth began: {early:?}")));
+    }
+
+    // ---- the growth
+    let fg_pid = run.apps[fg].process.pid();
+    let size_kb = |pid: i32| status_kb(pid, "VmRSS") + status_kb(pid, "VmSwap");
+    kmsg_mark("race growth start");
+    let g_ms = run.ms();
+    let g_wall = wall_ms();
+    let stall0 = psi_some_total_us();
+    let oom0 = vmstat("oom_kill");
+    run.apps[fg].process.command(&format!("grow {rate}"))?;
+    // (ms after the growth began, the foreground app's kB)
+    let mut sizes: Vec<(f64, i64)> = vec![(0.0, size_kb(fg_pid))];
+    let longest = Duration::from_secs(((cap - RACE_FG_START_MIB) / rate.max(1)) as u64 * 2 + 15);
+    let end = Instant::now() + longest;
+    let mut last_death = Instant::now();
+    let mut dead = 0;
+    let mut capped = false;
+    loop {
+        std::thread::sleep(Duration::from_millis(10));
+        run.poll()?;
+        let now = run.ms() - g_ms;
+        let gone = run.apps.iter().filter(|a| a.killed_ms.is_some() || a.died_ms.is_some()).count();
+        if gone != dead {
+            dead = gone;
+            last_death = Instant::now();
+        }
+        let fg_gone = run.apps[fg].killed_ms.is_some() || run.apps[fg].died_ms.is_some();
+        if !fg_gone {
+            let kb = size_kb(fg_pid);
+            if kb > 0 {
+                sizes.push((now, kb));
+            }
+        }
+        let at_cap = sizes.last().is_some_and(|&(_, kb)| kb >> 10 >= cap as i64 - 4);
+        if (fg_gone || at_cap) && last_death.elapsed() >= RACE_SETTLE {
+            break;
+        }
+        if Instant::now() > end {
+            capped = true;
+            break;
+        }
+    }
+    let _ = run.apps[fg].process.command("grow 0");
+    let stall_ms = psi_some_total_us().saturating_sub(stall0) / 1000;
+    let oom_kills = vmstat("oom_kill") - oom0;
+    let hist = run.history()?;
+    let kmsg = kmsg_read();
+    let mark_ts =
+        kmsg.iter().rev().find(|(_, m)| m.contains("race growth start")).map_or(0, |(t, _)| *t);
+
+    // ---- who died when (ms after the growth began)
+    struct Death {
+        ms: f64,
+        adj: i32,
+        by_lmkd: bool,
+        app: usize,
+    }
+    let mut deaths: Vec<Death> = Vec::new();
+    for (i, a) in run.apps.iter().enumerate() {
+        let pid = a.process.pid();
+        if let Some(k) = hist.iter().find(|k| k.pid == pid && k.requested_by == 0) {
+            deaths.push(Death {
+                ms: (k.time_ms - g_wall) as f64,
+                adj: a.adj,
+                by_lmkd: true,
+                app: i,
+            });
+        } else if a.killed_ms.is_some() || a.died_ms.is_some() {
+            // The kernel's line for it, else when the driver saw it gone.
+            let needle = format!("Killed process {pid} ");
+            let ms = kmsg
+                .iter()
+                .find(|(t, m)| *t >= mark_ts && m.contains(&needle))
+                .map(|(t, _)| (*t - mark_ts) as f64 / 1000.0)
+                .or_else(|| a.died_ms.or(a.killed_ms).map(|d| d - g_ms))
+                .unwrap_or(0.0);
+            deaths.push(Death { ms, adj: a.adj, by_lmkd: false, app: i });
+        }
+    }
+    deaths.sort_by(|a, b| a.ms.total_cmp(&b.ms).then(b.adj.cmp(&a.adj)));
+    // A kernel kill while a registered app with adj > 0 was alive is a lost race.
+    let lost = deaths
+        .iter()
+        .filter(|d| !d.by_lmkd)
+        .filter(|d| {
+            run.apps.iter().enumerate().any(|(j, a)| {
+                j != d.app && a.adj > 0 && !deaths.iter().any(|e| e.app == j && e.ms <= d.ms)
+            })
+        })
+        .count();
+    let first = deaths.first();
+    let first_ms = first.map(|d| d.ms);
+    // The foreground app's growth up to the first death (or to the end).
+    let upto = first_ms.unwrap_or(f64::INFINITY);
+    let before: Vec<&(f64, i64)> = sizes.iter().filter(|(t, _)| *t <= upto).collect();
+    let rate_over = |from: f64| -> Option<f64> {
+        let a = before.iter().find(|(t, _)| *t >= from)?;
+        let b = before.last()?;
+        (b.0 - a.0 > 100.0).then(|| (b.1 - a.1) as f64 / 1024.0 / ((b.0 - a.0) / 1000.0))
+    };
+    let achieved = rate_over(0.0);
+    let end_rate = before.last().and_then(|b| rate_over(b.0 - 1000.0));
+    // What TCG gives an app that has free memory to grow into: its first half second.
+    let start_rate = {
+        let a = sizes.first();
+        let b = sizes.iter().take_while(|(t, _)| *t <= 500.0f64.min(upto)).last();
+        a.zip(b)
+            .filter(|(a, b)| b.0 - a.0 > 100.0)
+            .map(|(a, b)| (b.1 - a.1) as f64 / 1024.0 / ((b.0 - a.0) / 1000.0))
+    };
+    let fg_death = deaths.iter().find(|d| d.app == fg);
+    let lmkd_kills = deaths.iter().filter(|d| d.by_lmkd).count();
+    let first_kill = hist.iter().filter(|k| k.requested_by == 0).min_by_key(|k| k.time_ms);
+    let predictive = hist.iter().filter(|k| k.requested_by == 0 && is_predictive_kill(k)).count();
+    let fmt = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
+    let list: Vec<String> = deaths
+        .iter()
+        .map(|d| format!("{:.0}:{}:{}", d.ms, d.adj, if d.by_lmkd { "lmkd" } else { "kernel" }))
+        .collect();
+    run.r.line(&format!(
+        "METRIC race round={round} mode={} rate={rate} start_mib_s={} achieved_mib_s={} end_mib_s={} first_death_ms={} first_by={} first_reason={} lmkd_kills={lmkd_kills} predictive_kills={predictive} kernel_kills={} oom_kills={oom_kills} lost={lost} fg_survived={} fg_died_by={} stall_ms={stall_ms} capped={} deaths={}",
+        mode.name(),
+        fmt(start_rate),
+        fmt(achieved),
+        fmt(end_rate),
+        fmt(first_ms),
+        first.map_or("-", |d| if d.by_lmkd { "lmkd" } else { "kernel" }),
+        first_kill.map_or("-".to_owned(), |k| k.reason.to_string()),
+        deaths.len() - lmkd_kills,
+        u8::from(fg_death.is_none()),
+        fg_death.map_or("-", |d| if d.by_lmkd { "lmkd" } else { "kernel" }),
+        u8::from(capped),
+        if list.is_empty() { "-".to_owned() } else { list.join(",") },
+    ));
+    if let Some(k) = first_kill {
+        run.r.line(&format!(
+            "INFO race round={round} mode={} rate={rate}: first daemon kill at {} ms, adj {}, reason {} '{}'",
+            mode.name(),
+            k.time_ms - g_wall,
+            k.adj,
+            k.reason,
+            k.reason_text.as_str()
+        ));
+    }
+    // The daemon's log (info level: its start-up, early-warning and kill lines).
+    if let Some(d) = &daemon {
+        let log = d.log_text();
+        run.r.file(&format!("lmkd-race-{round}-{}-{rate}.log", mode.name()), &log);
+    }
+    drop(run);
+    drop(daemon);
     Ok(())
 }

@@ -11,19 +11,31 @@
 #      for zram, lz4/zstd, virtio-blk and ext4 with their dependencies);
 #   4. boots the guest under TCG (KVM with LMKD_VM_ACCEL=kvm on a machine where it works) under
 #      `timeout`; the guest reports on its second serial port (the results channel);
-#   5. copies the guest's daemon logs and kill histories out of the results channel, prints a
-#      summary of every kill, and passes only if the guest reported `RESULT PASS`.
+#   5. copies the guest's daemon logs, kill histories and decision traces out of the results
+#      channel, prints a summary of every kill, and passes only if the guest reported
+#      `RESULT PASS`.
 #
-# Usage: tests/vm/run.sh [--scenarios a,b,c,d] [--bench N]
+# Usage: tests/vm/run.sh [--scenarios a,b,c,d] [--repeat N | --bench N | --bench-race N]
 #   --scenarios LIST  the guest scenarios to run (default a,b,c,d; see examples/vm_driver.rs)
+#   --repeat N        boot N times, each running the scenarios; per boot PASS/FAIL and
+#                     scenario (d)'s first pressure event → first kill, then a summary (passes
+#                     of N; min/median/max of that time); fails unless every boot passed
 #   --bench N         instead: scenario (a) N times with the daemon and N times without it
 #                     (the kernel's OOM killer alone), alternating in one boot, then a table
 #                     of medians for BENCHMARKS.md
+#   --bench-race N    instead: the allocation-rate race, N rounds (one boot each): in each, for
+#                     every rate, a run with ro.lmk.predictive_kill=true, one with =false and
+#                     one with no daemon (the order rotated by round); a table per rate and
+#                     the highest rate at which the daemon killed before the kernel in every
+#                     run (BENCHMARKS.md, "VM lane")
+#   --rates LIST      --bench-race's rates, MiB/s (default 16,64,128,256,512)
+#   --modes LIST      --bench-race's modes (default on,off,kernel)
 # Environment:
 #   LMKD_VM_CACHE     download cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/lmkd-vm)
-#   LMKD_VM_OUT       results: console log, results channel, daemon logs, kill histories
-#                     (default target/vm-lane)
-#   LMKD_VM_TIMEOUT   seconds one boot may take (default 420; with --bench N, 120 + 100 per run)
+#   LMKD_VM_OUT       results: console log, results channel, daemon logs, kill histories,
+#                     decision traces (default target/vm-lane)
+#   LMKD_VM_TIMEOUT   seconds one boot may take (default 420; with --bench N, 120 + 200 per
+#                     round; with --bench-race, from the rates)
 #   LMKD_VM_ACCEL     tcg (default) or kvm
 #   LMKD_VM_LOCK      a lock file: each boot runs under `flock` on it (machines shared with
 #                     other memory-heavy jobs)
@@ -40,6 +52,10 @@ ACCEL=${LMKD_VM_ACCEL:-tcg}
 SCENARIOS=a,b,c,d
 SCENARIOS_GIVEN=
 BENCH=0
+REPEAT=0
+RACE=0
+RATES=16,64,128,256,512
+MODES=on,off,kernel
 # Guest size: a low-RAM phone.
 MEM_MIB=1024
 CPUS=2
@@ -50,13 +66,32 @@ while (($#)); do
     case $1 in
         --scenarios) SCENARIOS=$2; SCENARIOS_GIVEN=1; shift 2 ;;
         --bench) BENCH=$2; shift 2 ;;
+        --repeat) REPEAT=$2; shift 2 ;;
+        --bench-race) RACE=$2; shift 2 ;;
+        --rates) RATES=$2; shift 2 ;;
+        --modes) MODES=$2; shift 2 ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
 [[ $SCENARIOS =~ ^[abcd](,[abcd])*$ ]] || { echo "run.sh: bad --scenarios $SCENARIOS" >&2; exit 2; }
 [[ $BENCH =~ ^[0-9]+$ ]] || { echo "run.sh: --bench needs a number" >&2; exit 2; }
+[[ $REPEAT =~ ^[0-9]+$ ]] || { echo "run.sh: --repeat needs a number" >&2; exit 2; }
+[[ $RACE =~ ^[0-9]+$ ]] || { echo "run.sh: --bench-race needs a number" >&2; exit 2; }
+[[ $RATES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "run.sh: bad --rates $RATES" >&2; exit 2; }
+[[ $MODES =~ ^(on|off|kernel)(,(on|off|kernel))*$ ]] || { echo "run.sh: bad --modes $MODES" >&2; exit 2; }
+(((BENCH > 0) + (REPEAT > 0) + (RACE > 0) <= 1)) \
+    || { echo "run.sh: --repeat, --bench and --bench-race exclude each other" >&2; exit 2; }
 ((BENCH == 0)) || TIMEOUT=${LMKD_VM_TIMEOUT:-$((120 + 200 * BENCH))}
+if ((RACE > 0)); then
+    # A bound, not an estimate: per run, twice the growth of about 560 MiB at the rate, plus
+    # the app start-up, the settling and the wait for memory to come back.
+    t=120
+    for rate in ${RATES//,/ }; do
+        for _ in ${MODES//,/ }; do t=$((t + 2 * 560 / rate + 45)); done
+    done
+    TIMEOUT=${LMKD_VM_TIMEOUT:-$t}
+fi
 
 step() { printf '\n==> [%5.1fs] %s\n' "$(elapsed)" "$*"; }
 elapsed() { awk -v a="$(date +%s.%N)" -v b="$T0" 'BEGIN { printf "%.1f", a - b }'; }
@@ -290,13 +325,23 @@ boot() {
     grep -qx 'RESULT PASS' "$dir/results.txt"
 }
 
-# Files the guest sent as "FILE <name> <bytes>" + contents + "END FILE".
+# Files the guest sent as "FILE <name> <bytes>" + contents + "END FILE"; a <name>.gz.b64
+# (a decision trace) is decoded into <name>.
 extract_files() {
     awk -v dir="$1/files" '
         /^FILE [^ ]+ [0-9]+$/ && !f { f = dir "/" $2; system("mkdir -p \"" dir "\""); printf "" > f; next }
         /^END FILE$/ && f { close(f); f = ""; next }
         f { print >> f }
     ' "$1/results.txt"
+    local b
+    for b in "$1"/files/*.gz.b64; do
+        [ -e "$b" ] || continue
+        if base64 -d <"$b" | gzip -dc >"${b%.gz.b64}" 2>/dev/null; then
+            rm -f "$b"
+        else
+            echo "boot: cannot decode $b" >&2
+        fi
+    done
 }
 
 # The kills of the results channel as a table.
@@ -331,6 +376,141 @@ fail_tail() {
     echo "---- results channel (last 30 lines of $1/results.txt) ----"
     grep -v '^[^A-Z]' "$1/results.txt" 2>/dev/null | grep -v '^$' | tail -n 30 || true
 }
+
+# "min / median / max (n)" of the numbers on stdin ("-" when none).
+stats() {
+    grep -E '^-?[0-9]' | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR == 0) { print "-"; exit }
+        m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        printf "%s / %s / %s (%d)\n", v[1], m, v[NR], NR }'
+}
+# The value of key $1 in the key=value words of $2.
+kv() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p" | head -1; }
+
+if ((REPEAT > 0)); then
+    # -----------------------------------------------------------------------------------------
+    # --repeat N: the scenarios in N boots.
+    step "repeat: $REPEAT boots of ${MEM_MIB} MiB, $CPUS vCPUs, $ACCEL; scenarios $SCENARIOS"
+    R=$OUT/repeat.txt
+    : >"$R"
+    passes=0
+    for ((i = 1; i <= REPEAT; i++)); do
+        d=$OUT/repeat/$i
+        step "boot $i of $REPEAT"
+        result=PASS
+        boot "$d" "--scenarios,${SCENARIOS//,/+}" || result=FAIL
+        [ "$result" = FAIL ] || passes=$((passes + 1))
+        summary "$d" >"$d/summary.txt"
+        m=$(grep -m1 '^METRIC d vmpressure ' "$d/results.txt" || true)
+        scen=$(grep -o '^SCENARIO [a-z] \(PASS\|FAIL\)' "$d/results.txt" | awk '{ printf "%s%s:%s", n++ ? "," : "", $2, $3 }')
+        line="boot=$i result=$result scenarios=${scen:-none} boot_s=$BOOT_SECONDS"
+        if [ -n "$m" ]; then
+            for k in event_to_kill_ms driver_event_to_kill_ms first_event_s first_kill_s first_kill_reason first_kill_adj events_before_kill ignored_before_kill; do
+                line+=" d_$k=$(kv "$k" "$m")"
+            done
+        fi
+        echo "$line" | tee -a "$R"
+        grep '^CHECK [a-z] FAIL' "$d/results.txt" | sed 's/^/    /' || true
+        if [ "$result" = FAIL ]; then
+            grep -q '^RESULT' "$d/results.txt" || echo "    RESULT missing: the guest did not finish"
+            echo "    (summary in $d/summary.txt, console in $d/console.log)"
+        fi
+    done
+    echo
+    echo "Repeat summary ($ACCEL, ${MEM_MIB} MiB, $CPUS vCPUs, kernel $KVER; scenarios $SCENARIOS):"
+    echo "  boots passed: $passes of $REPEAT"
+    for sc in ${SCENARIOS//,/ }; do
+        echo "  scenario ($sc) passed: $(grep -c "scenarios=[^ ]*$sc:PASS" "$R") of $REPEAT"
+    done
+    if grep -q ' d_event_to_kill_ms=' "$R"; then
+        echo "  scenario (d), first vmpressure event → first kill, min / median / max (boots):"
+        echo "    daemon log (its first 'memory pressure event' line → its first kill line): $(sed -n 's/.* d_event_to_kill_ms=\([-0-9.]*\) .*/\1/p' "$R" | stats) ms"
+        echo "    driver's own 'low' listener → the first kill's history time:              $(sed -n 's/.* d_driver_event_to_kill_ms=\([-0-9.]*\) .*/\1/p' "$R" | stats) ms"
+        echo "    first kill, seconds into the scenario:                                   $(sed -n 's/.* d_first_kill_s=\([-0-9.]*\) .*/\1/p' "$R" | stats) s"
+        echo "    first kills by level mode / by the predictive rule: $(grep -c 'd_first_kill_reason=level' "$R") / $(grep -c 'd_first_kill_reason=predictive' "$R")"
+    fi
+    printf '\nVM lane --repeat %d: %d of %d boots passed, %.0f s%s (per boot: %s/repeat/N)\n' \
+        "$REPEAT" "$passes" "$REPEAT" "$(elapsed)" "$(waited)" "$OUT"
+    ((passes == REPEAT))
+    exit
+fi
+
+if ((RACE > 0)); then
+    # -----------------------------------------------------------------------------------------
+    # --bench-race N: the allocation-rate race, one boot per round.
+    step "race: $RACE rounds (one boot each, timeout $TIMEOUT s), rates $RATES MiB/s, modes $MODES"
+    R=$OUT/race.txt
+    : >"$R"
+    for ((i = 1; i <= RACE; i++)); do
+        d=$OUT/race/$i
+        step "race round $i of $RACE"
+        if ! boot "$d" "--race,${RATES//,/+},--race-modes,${MODES//,/+},--race-round,$i"; then
+            fail_tail "$d" | tail -n 30
+            echo "race round $i: the guest did not finish cleanly; its finished runs count"
+        fi
+        grep '^METRIC race ' "$d/results.txt" | sed 's/^METRIC race //' | tee -a "$R" || true
+    done
+    echo
+    echo "Race: one foreground app (adj 0, ${MEM_MIB} MiB guest, zram, System domain, PSI 1 s windows)"
+    echo "grows from 192 MiB at each rate among 9 apps of 56 MiB on the adj ladder; $RACE rounds;"
+    echo "cells: median [min–max] over the runs ($ACCEL, $CPUS vCPUs, kernel $KVER)"
+    echo
+    awk -v rates="$RATES" -v modes="$MODES" '
+        function cell(list, prec,   n, v, i, j, t, m, f) {
+            n = split(list, v, " ")
+            if (n == 0) return "–"
+            for (i = 2; i <= n; i++) for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) { t = v[j]; v[j] = v[j - 1]; v[j - 1] = t }
+            m = n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+            f = "%." prec "f"
+            if (v[1] == v[n]) return sprintf(f, v[1])
+            return sprintf(f " [" f "–" f "]", m, v[1], v[n])
+        }
+        function add(a, k, x) { if (x != "-" && x != "") a[k] = (k in a) ? a[k] " " x : x }
+        {
+            delete f
+            for (i = 1; i <= NF; i++) { p = index($i, "="); f[substr($i, 1, p - 1)] = substr($i, p + 1) }
+            k = f["rate"] SUBSEP f["mode"]
+            runs[k]++
+            add(st, k, f["start_mib_s"]); add(ach, k, f["achieved_mib_s"]); add(endr, k, f["end_mib_s"])
+            if (f["first_death_ms"] != "-") add(first, k, f["first_death_ms"] / 1000)
+            add(lk, k, f["lmkd_kills"]); add(pk, k, f["predictive_kills"])
+            add(stall, k, f["stall_ms"] / 1000)
+            oom[k] += f["kernel_kills"]; lost[k] += f["lost"]
+            byl[k] += f["first_by"] == "lmkd"; surv[k] += f["fg_survived"]; capped[k] += f["capped"]
+            won[k] += f["first_by"] == "lmkd" && f["lost"] == 0
+        }
+        END {
+            nr = split(rates, R, ","); nm = split(modes, M, ",")
+            for (a = 2; a <= nr; a++) for (b = a; b > 1 && R[b - 1] + 0 > R[b] + 0; b--) { t = R[b]; R[b] = R[b - 1]; R[b - 1] = t }
+            print "| MiB/s asked | mode | runs | MiB/s achieved: first 0.5 s | to the first death | in its last second | kernel OOM kills (while a killable app was left) | daemon kills (predictive) | first death after growth start (s) | first death by the daemon | foreground survived | PSI some stall (s) |"
+            print "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+            for (a = 1; a <= nr; a++) for (b = 1; b <= nm; b++) {
+                k = R[a] SUBSEP M[b]
+                if (!(k in runs)) continue
+                printf "| %s | %s | %d | %s | %s | %s | %d (%d) | %s (%s) | %s | %s | %d of %d%s | %s |\n", R[a], M[b], runs[k],
+                    cell(st[k], 0), cell(ach[k], 0), cell(endr[k], 0), oom[k], lost[k],
+                    M[b] == "kernel" ? "–" : cell(lk[k], 0), M[b] == "kernel" ? "–" : cell(pk[k], 0),
+                    cell(first[k], 2), M[b] == "kernel" ? "–" : sprintf("%d of %d", byl[k], runs[k]), surv[k], runs[k],
+                    capped[k] ? sprintf(" (%d hit the time limit)", capped[k]) : "", cell(stall[k], 1)
+            }
+            print ""
+            for (b = 1; b <= nm; b++) {
+                if (M[b] == "kernel") continue
+                best = "none"; upto = "none"; broken = 0
+                for (a = 1; a <= nr; a++) {
+                    k = R[a] SUBSEP M[b]
+                    if (!(k in runs)) continue
+                    if (won[k] == runs[k]) { best = R[a]; if (!broken) upto = R[a] } else broken = 1
+                }
+                printf "Daemon with ro.lmk.predictive_kill=%s: killed before the kernel (first death its own, no kernel OOM kill while a killable app was left) in every run up to %s MiB/s asked; highest rate won in every run: %s\n", M[b] == "on" ? "true" : "false", upto, best
+            }
+        }' "$R" | tee "$OUT/race-table.md"
+    printf '
+VM lane --bench-race %d finished in %.0f s%s (per round: %s/race/N)
+' \
+        "$RACE" "$(elapsed)" "$(waited)" "$OUT"
+    exit 0
+fi
 
 if ((BENCH == 0)); then
     step "boot: ${MEM_MIB} MiB, $CPUS vCPUs, $ACCEL; scenarios $SCENARIOS"
