@@ -18,9 +18,9 @@
 //! calm t=1640                                       the watch ends (informational)
 //! ```
 //!
-//! A `sample` line replays through [`super::predict`]: the headroom is observed and, unless a
-//! kill was awaited (`pending=1`), the verdict taken with the kill time and warning level
-//! recorded; a kill there is a decision at that time like a wake's. A `wake` line of the old
+//! A `sample` line replays through [`super::predict`]: the headroom is observed and the verdict
+//! taken with the kill time and warning level recorded — a kill there is a decision at that time
+//! like a wake's — or, when a kill was awaited (`pending=1`), the decision is `skipped`. A `wake` line of the old
 //! strategy may carry `run_out=1`, the predictive rule's guard.
 //!
 //! A `pick` line lists the candidates of one adj in LRU order (least recently updated first)
@@ -319,6 +319,14 @@ pub fn replay(text: &str) -> Result<Vec<Replayed>, TraceError> {
         if kind == "sample" {
             predictor.observe(t, num("headroom")?, num("demand")?);
             if num("pending")? == 1 {
+                // A kill was awaited: observed, not judged (as a pending wake is skipped).
+                let expected = expects.get(&t).cloned();
+                out.push(Replayed {
+                    t,
+                    decision: "skipped".to_owned(),
+                    expected,
+                    text: String::new(),
+                });
                 continue;
             }
             let kill_ms = u64::try_from(num("killms")?).map_err(|_| err("negative killms"))?;
