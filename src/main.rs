@@ -33,17 +33,17 @@ Options:
   --record FILE   write the inputs of every kill decision to FILE (a trace that
                   `lmkctl replay FILE` feeds back to the same decision code)
   --trace-marker FILE
-                  host mode: write the Perfetto kill events (atrace `N|...|lmk,...`) to
+                  host builds only: write the Perfetto kill events (atrace `N|...|lmk,...`) to
                   FILE, e.g. a tracefs instance's trace_marker, instead of
                   /sys/kernel/tracing/trace_marker (else .../debug/tracing/trace_marker)
-  --bpffs DIR     host mode: the BPF filesystem holding memevents/ (AOSP's pinned
+  --bpffs DIR     host builds only: the BPF filesystem holding memevents/ (AOSP's pinned
                   ring buffer and programs) instead of /sys/fs/bpf
-  --tracefs DIR   host mode: tracefs (for the memevents tracepoints' ids) instead of
+  --tracefs DIR   host builds only: tracefs (for the memevents tracepoints' ids) instead of
                   /sys/kernel/tracing (else /sys/kernel/debug/tracing)
   --bench-reopen-procfs
                   benchmark baseline only: open, read and write /proc files on every
                   priority update, as AOSP lmkd does, instead of keeping them open.
-  --test-hooks    tests only: accept the LMK_EXT_TEST_* commands (stall the loop, panic,
+  --test-hooks    tests only (host builds): accept the LMK_EXT_TEST_* commands (stall the loop, panic,
                   inject faults, simulate pressure) and LMKD_FAULTS. Never set on a device.
   -h, --help      this text
   -V, --version   the version
