@@ -168,6 +168,12 @@ fn run(h: &mut Harness, data: &[u8]) {
         record: None,
         test_hooks: false,
         clock: lmkd::clock::Clock::real(),
+        // Nothing pinned there: the daemon reads reclaim from vmstat, as it does on a device
+        // without memevents.
+        memevents: lmkd::pressure::memevents::Paths {
+            bpffs: h.dir.join("no-bpffs"),
+            tracefs: h.dir.join("no-tracefs"),
+        },
     };
     let mut daemon = Daemon::new(opts).expect("daemon starts");
     let cfg = daemon.config();
