@@ -14,7 +14,11 @@
 //! * `b`: file-cache thrashing (a file re-read from disk) plus anonymous growth;
 //! * `c`: a frozen cached app (v1 freezer) killed under pressure: its memory comes back
 //!   through the reaper while it is still frozen;
-//! * `d`: the legacy path, `ro.lmk.use_psi=false`: vmpressure on the root memory cgroup.
+//! * `d`: the legacy path, `ro.lmk.use_psi=false`: vmpressure on the root memory cgroup;
+//! * `e`: scenario `a` with AOSP's memevents: the project's BPF object
+//!   (`tests/bpf/memevents.bpf.c`) loaded into the guest's bpffs with bpftool, as Android's BPF
+//!   loader pins it, so that the daemon learns of kswapd and direct reclaim from the kernel's
+//!   own tracepoints.
 //!
 //! Results go to the results channel as lines: `INFO …`, `SCENARIO <s> BEGIN <text>`,
 //! `KILL <s> key=value … text=<reason>`, `METRIC <s> key=value …`, `CHECK <s> ok|FAIL <text>`,
@@ -67,7 +71,7 @@ fn main() {
         std::process::exit(1);
     }
     let mut results = None;
-    let mut scenarios = "a,b,c,d".to_owned();
+    let mut scenarios = "a,b,c,d,e".to_owned();
     let mut no_daemon = false;
     let mut bench = 0usize;
     let mut scenarios_given = false;
@@ -147,6 +151,7 @@ fn main() {
             "b" => B,
             "c" => C,
             "d" => D,
+            "e" => E,
             _ => {
                 r.line(&format!("INFO unknown scenario {s}"));
                 r.failed = true;
@@ -594,6 +599,9 @@ struct Scenario {
     /// Swap off for the scenario: anonymous memory cannot go to zram, so the growth squeezes
     /// the page cache itself.
     no_swap: bool,
+    /// The memevents BPF programs are loaded before the daemon starts (`sys.boot_completed`
+    /// and `bpf.progs_loaded` are set in its properties).
+    memevents: bool,
 }
 
 const A: Scenario = Scenario {
@@ -606,6 +614,7 @@ const A: Scenario = Scenario {
     file_pct: 0,
     frozen_mib: 0,
     no_swap: false,
+    memevents: false,
 };
 const B: Scenario = Scenario {
     id: 'b',
@@ -619,6 +628,7 @@ const B: Scenario = Scenario {
     file_pct: 10,
     frozen_mib: 0,
     no_swap: true,
+    memevents: false,
 };
 const C: Scenario = Scenario {
     id: 'c',
@@ -630,6 +640,7 @@ const C: Scenario = Scenario {
     file_pct: 0,
     frozen_mib: 160,
     no_swap: false,
+    memevents: false,
 };
 const D: Scenario = Scenario {
     id: 'd',
@@ -641,7 +652,60 @@ const D: Scenario = Scenario {
     file_pct: 0,
     frozen_mib: 0,
     no_swap: false,
+    memevents: false,
 };
+const E: Scenario = Scenario {
+    id: 'e',
+    title: "scenario (a) with memevents: AOSP's BPF programs pinned in the guest's bpffs, reclaim from kswapd and direct-reclaim tracepoints",
+    // The device after boot with its BPF loader done: the daemon sets memevents up at start.
+    props: "sys.boot_completed=1\nbpf.progs_loaded=1\n",
+    ladder_mib: 56,
+    fg_rate: 40,
+    fg_max_pct: 78,
+    file_pct: 0,
+    frozen_mib: 0,
+    no_swap: false,
+    memevents: true,
+};
+
+/// Where Android's BPF loader pins lmkd's memevents programs and ring buffer.
+const MEMEVENTS_PINS: &str = "/sys/fs/bpf/memevents";
+/// The BPF object `tests/vm/run.sh` builds from `tests/bpf/memevents.bpf.c` into the guest.
+const MEMEVENTS_OBJECT: &str = "/memevents.bpf.o";
+
+/// Plays Android's BPF loader for memevents: loads the object and pins its programs and maps
+/// under `/sys/fs/bpf/memevents` (init.sh mounts bpffs and tracefs where Android does). Once
+/// per boot: a second scenario finds them pinned.
+fn load_memevents() -> io::Result<()> {
+    let ring = Path::new(MEMEVENTS_PINS).join("map_bpfMemEvents_lmkd_rb");
+    if ring.exists() {
+        return Ok(());
+    }
+    fs::create_dir_all(MEMEVENTS_PINS)?;
+    let out = Command::new("/bin/bpftool")
+        .args(["prog", "loadall", MEMEVENTS_OBJECT, MEMEVENTS_PINS, "pinmaps", MEMEVENTS_PINS])
+        .output()?;
+    if !out.status.success() || !ring.exists() {
+        return Err(io::Error::other(format!(
+            "bpftool prog loadall {MEMEVENTS_OBJECT}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+/// The counts in the status report's `reclaim_source` (`memevents (N tracepoints; N direct
+/// reclaims, N kswapd wake-ups, …)`): (tracepoints, direct reclaims, kswapd wake-ups).
+fn memevents_counts(status_json: &str) -> Option<(u64, u64, u64)> {
+    let src = status_json.split("\"reclaim_source\":\"").nth(1)?.split('"').next()?;
+    let body = src.strip_prefix("memevents (")?;
+    let count = |what: &str| -> Option<u64> {
+        let before = body.split(what).next()?;
+        before.rsplit([' ', '(', ';']).find(|w| !w.is_empty())?.parse().ok()
+    };
+    Some((count(" tracepoints")?, count(" direct reclaims")?, count(" kswapd wake-ups")?))
+}
 
 struct App {
     name: String,
@@ -794,6 +858,9 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
     let mem_mib = (meminfo_kb("MemTotal").max(0) as usize) >> 10;
     let program = std::env::current_exe()?;
     let props = format!("ro.lmk.debug=true\n{}", sc.props);
+    if sc.memevents && !no_daemon {
+        load_memevents()?;
+    }
     let daemon =
         if no_daemon { None } else { Some(Daemon::start(lmkd, &sc.id.to_string(), &props, true)?) };
     let (client, sub) = match &daemon {
@@ -1201,7 +1268,85 @@ fn scenario_inner(r: &mut Report, sc: &Scenario, lmkd: &Path, no_daemon: bool) -
         let _ = writeln!(h, "{o}");
     }
     run.r.file(&format!("kill-history-{id}.jsonl"), &h);
+    if sc.memevents {
+        memevents_checks(&mut run, &log)?;
+    }
     Ok(())
+}
+
+/// Scenario (e)'s own part: the reclaim events the daemon counted (its status report) came
+/// from the kernel's tracepoints. The scenario's pressure shows kswapd at work; the daemon
+/// usually kills before any allocation has to reclaim directly, so a last step makes the
+/// kernel reclaim directly for certain: with the scenario's apps gone, the driver fills
+/// memory down to about 200 MiB free, raises `vm.min_free_kbytes` above what is free (every
+/// allocation below the min watermark reclaims directly), writes 16 MiB, and restores it.
+/// Nothing is registered then, so the daemon has nobody to kill.
+fn memevents_checks(run: &mut Run<'_>, log: &str) -> io::Result<()> {
+    let id = run.sc.id;
+    run.check(
+        log.contains("Using memevents for direct reclaim and kswapd detection"),
+        "the daemon uses memevents ('Using memevents for direct reclaim and kswapd detection')",
+    );
+    let status = |run: &mut Run<'_>| match run.client.as_mut() {
+        Some(c) => c.status(true).map(|s| memevents_counts(&s)),
+        None => Ok(None),
+    };
+    let before = status(run)?;
+    let (tracepoints, direct0, kswapd) = before.unwrap_or_default();
+    run.check(
+        before.is_some() && tracepoints >= 4,
+        &format!("the status report reads reclaim from memevents, the four reclaim tracepoints attached ({tracepoints})"),
+    );
+    run.check(
+        kswapd > 0,
+        &format!("kswapd wake-ups arrived from the kernel's tracepoint during the scenario ({kswapd}; direct reclaims {direct0})"),
+    );
+    // The direct-reclaim step.
+    run.apps.clear();
+    let _ = fs::write("/proc/sys/vm/drop_caches", "3");
+    let mut fill = Filler::new(0x5eed);
+    let mut hold = Vec::new();
+    while meminfo_kb("MemFree") > 200 << 10 && hold.len() < 256 {
+        hold.push(fill.touched(8));
+    }
+    let knob = "/proc/sys/vm/min_free_kbytes";
+    let min0 = fs::read_to_string(knob)?;
+    let stalls0 = allocstalls();
+    let raised = (meminfo_kb("MemFree").max(0) + (32 << 10)).to_string();
+    let wrote = fs::write(knob, &raised);
+    if wrote.is_ok() {
+        hold.push(fill.touched(16));
+    }
+    fs::write(knob, min0.trim())?;
+    wrote?;
+    drop(hold);
+    let stalls = allocstalls() - stalls0;
+    // The daemon drains its ring buffer when the loop wakes; let it.
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, direct, kswapd_after) = status(run)?.unwrap_or_default();
+    run.r.line(&format!(
+        "METRIC {id} memevents tracepoints={tracepoints} scenario_kswapd_wakeups={kswapd} scenario_direct_reclaims={direct0} step_allocstalls={stalls} step_direct_reclaims={} kswapd_wakeups={kswapd_after} direct_reclaims={direct}",
+        direct - direct0
+    ));
+    run.check(
+        stalls > 0,
+        &format!("the kernel reclaimed directly in the step (/proc/vmstat allocstall_* +{stalls})"),
+    );
+    run.check(
+        direct > direct0,
+        &format!("direct reclaims arrived from the kernel's tracepoints ({direct0} → {direct})"),
+    );
+    Ok(())
+}
+
+/// Direct reclaims so far (`/proc/vmstat` `allocstall_*`, every zone).
+fn allocstalls() -> u64 {
+    fs::read_to_string("/proc/vmstat")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("allocstall_"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
 }
 
 /// A kill of AOSP's old strategy in level mode: no reason, no text.
@@ -1231,7 +1376,9 @@ fn log_secs(line: &str) -> Option<f64> {
 ///   listeners together; the driver polls its eventfd, so this one includes its wake-up).
 ///
 /// Negative when the first kill came before the first event (a predictive kill woken by
-/// another early-warning source).
+/// another early-warning source). `wake_to_kill_ms` is the part of it the daemon spent on the
+/// deciding wake-up itself (the history's wake → SIGKILL); the rest is waiting for the event
+/// that decided.
 fn vmpressure_metric(
     run: &mut Run<'_>,
     log: &str,
@@ -1254,10 +1401,14 @@ fn vmpressure_metric(
     let fmt_s = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{:.2}", v / 1000.0));
     let drv = vmp.and_then(Watch::first_ms);
     run.r.line(&format!(
-        "METRIC {} vmpressure event_to_kill_ms={} driver_event_to_kill_ms={} first_event_s={} first_kill_s={} first_kill_reason={} first_kill_adj={} events_before_kill={} ignored_before_kill={} driver_low_events={}",
+        "METRIC {} vmpressure event_to_kill_ms={} driver_event_to_kill_ms={} wake_to_kill_ms={} first_event_s={} first_kill_s={} first_kill_reason={} first_kill_adj={} events_before_kill={} ignored_before_kill={} driver_low_events={}",
         run.sc.id,
         fmt(ev_s.zip(kill_s).map(|(e, k)| (k - e) * 1000.0)),
         fmt(drv.zip(kill_ms).map(|(d, k)| k - d)),
+        first.filter(|k| k.wake_to_kill_us >= 0).map_or("-".to_owned(), |k| format!(
+            "{:.1}",
+            k.wake_to_kill_us as f64 / 1000.0
+        )),
         fmt_s(ev_s.zip(offset_ms).map(|(e, o)| e * 1000.0 + o)),
         fmt_s(kill_ms),
         first.map_or("-".to_owned(), |k| {
@@ -1397,6 +1548,7 @@ const RACE: Scenario = Scenario {
     file_pct: 0,
     frozen_mib: 0,
     no_swap: false,
+    memevents: false,
 };
 const RACE_FG_START_MIB: usize = 192;
 /// Quiet before the growth starts, and after the last death before a run ends.

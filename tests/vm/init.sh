@@ -1,7 +1,7 @@
 #!/bin/sh
 # /init of the VM lane's guest (tests/vm/run.sh stages it): sets up a small Android-like device
 # — zram swap as Android's init does it (lz4, half of RAM), the root memory cgroup at /dev/memcg,
-# a v1 freezer at /dev/freezer, cgroup v2 at /sys/fs/cgroup, /dev/socket — and then runs the
+# a v1 freezer at /dev/freezer, cgroup v2 at /sys/fs/cgroup, bpffs and tracefs, /dev/socket — and then runs the
 # guest test driver (examples/vm_driver.rs), which plays init and ActivityManager for the daemon.
 # Results go to the second serial port (/dev/ttyS1, the results channel); the driver's last
 # line there is `RESULT PASS` or `RESULT FAIL`. Then the guest powers off.
@@ -44,6 +44,11 @@ mount -t cgroup -o memory none /dev/memcg || fail "memcg v1"
 echo 1 >/dev/memcg/memory.move_charge_at_immigrate 2>/dev/null
 mount -t cgroup -o freezer none /dev/freezer || fail "freezer v1"
 mount -t cgroup2 none /sys/fs/cgroup || fail "cgroup2"
+# bpffs and tracefs where Android mounts them (memevents: the driver loads the BPF object and
+# the daemon attaches its programs to the tracepoints).
+mkdir -p /sys/fs/bpf /sys/kernel/tracing
+mount -t bpf bpf /sys/fs/bpf || fail "bpffs"
+mount -t tracefs tracefs /sys/kernel/tracing || fail "tracefs"
 # A data partition for files whose page cache can be dropped and read back.
 mke2fs -q /dev/vda >/dev/null 2>&3 || fail "mke2fs"
 mkdir -p /data

@@ -7,8 +7,10 @@
 #      with `apt-get download` into a cache directory and unpacks them there (nothing is
 #      installed, /etc/apt is not touched);
 #   2. builds the daemon and the guest test driver (examples/vm_driver.rs) as static binaries;
-#   3. stages an initramfs (busybox, tests/vm/init.sh as /init, the binaries, the kernel modules
-#      for zram, lz4/zstd, virtio-blk and ext4 with their dependencies);
+#   3. stages an initramfs (busybox, tests/vm/init.sh as /init, the binaries, the memevents BPF
+#      object built from tests/bpf/memevents.bpf.c with clang and the host's bpftool with its
+#      shared libraries, the kernel modules for zram, lz4/zstd, virtio-blk and ext4 with their
+#      dependencies);
 #   4. boots the guest under TCG (KVM with LMKD_VM_ACCEL=kvm on a machine where it works) under
 #      `timeout`; the guest reports on its second serial port (the results channel);
 #   5. copies the guest's daemon logs, kill histories and decision traces out of the results
@@ -16,7 +18,7 @@
 #      `RESULT PASS`.
 #
 # Usage: tests/vm/run.sh [--scenarios a,b,c,d] [--repeat N | --bench N | --bench-race N]
-#   --scenarios LIST  the guest scenarios to run (default a,b,c,d; see examples/vm_driver.rs)
+#   --scenarios LIST  the guest scenarios to run (default a,b,c,d,e; see examples/vm_driver.rs)
 #   --repeat N        boot N times, each running the scenarios; per boot PASS/FAIL and
 #                     scenario (d)'s first pressure event → first kill, then a summary (passes
 #                     of N; min/median/max of that time); fails unless every boot passed
@@ -49,7 +51,7 @@ CACHE=${LMKD_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/lmkd-vm}
 OUT=${LMKD_VM_OUT:-$ROOT/target/vm-lane}
 TIMEOUT=${LMKD_VM_TIMEOUT:-420}
 ACCEL=${LMKD_VM_ACCEL:-tcg}
-SCENARIOS=a,b,c,d
+SCENARIOS=a,b,c,d,e
 SCENARIOS_GIVEN=
 BENCH=0
 REPEAT=0
@@ -74,7 +76,7 @@ while (($#)); do
         *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
-[[ $SCENARIOS =~ ^[abcd](,[abcd])*$ ]] || { echo "run.sh: bad --scenarios $SCENARIOS" >&2; exit 2; }
+[[ $SCENARIOS =~ ^[a-e](,[a-e])*$ ]] || { echo "run.sh: bad --scenarios $SCENARIOS" >&2; exit 2; }
 [[ $BENCH =~ ^[0-9]+$ ]] || { echo "run.sh: --bench needs a number" >&2; exit 2; }
 [[ $REPEAT =~ ^[0-9]+$ ]] || { echo "run.sh: --repeat needs a number" >&2; exit 2; }
 [[ $RACE =~ ^[0-9]+$ ]] || { echo "run.sh: --bench-race needs a number" >&2; exit 2; }
@@ -279,6 +281,21 @@ chmod 755 "$S/init"
 cp "$LMKD_BIN" "$S/bin/lmkd"
 cp "$DRIVER_BIN" "$S/bin/vm_driver"
 cp -r "$KDIR/lib/modules/$KVER" "$S/lib/modules/"
+# The memevents object and a loader for it: scenario (e) pins it with bpftool, as Android's BPF
+# loader would; bpftool goes in with its shared libraries (and the dynamic loader) at the paths
+# it was linked with.
+for t in clang bpftool ldd; do
+    command -v $t >/dev/null || die "needs $t (apt-get install clang bpftool libbpf-dev) for the memevents object"
+done
+clang -O2 -g -target bpf "-I/usr/include/$(uname -m)-linux-gnu" \
+    -c "$ROOT/tests/bpf/memevents.bpf.c" -o "$S/memevents.bpf.o" \
+    || die "clang could not build tests/bpf/memevents.bpf.c"
+BPFTOOL=$(readlink -f "$(command -v bpftool)")
+cp "$BPFTOOL" "$S/bin/bpftool"
+for lib in $(ldd "$BPFTOOL" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+    mkdir -p "$S$(dirname "$lib")"
+    cp -L "$lib" "$S$lib"
+done
 "$BB" depmod -b "$S" "$KVER"
 (cd "$S" && find . | "$BB" cpio -o -H newc -R 0:0 2>/dev/null | gzip -1 >"$WORK/initramfs.cpio.gz")
 echo "initramfs $(du -h "$WORK/initramfs.cpio.gz" | cut -f1), kernel $KVER"
@@ -405,7 +422,7 @@ if ((REPEAT > 0)); then
         scen=$(grep -o '^SCENARIO [a-z] \(PASS\|FAIL\)' "$d/results.txt" | awk '{ printf "%s%s:%s", n++ ? "," : "", $2, $3 }')
         line="boot=$i result=$result scenarios=${scen:-none} boot_s=$BOOT_SECONDS"
         if [ -n "$m" ]; then
-            for k in event_to_kill_ms driver_event_to_kill_ms first_event_s first_kill_s first_kill_reason first_kill_adj events_before_kill ignored_before_kill; do
+            for k in event_to_kill_ms driver_event_to_kill_ms wake_to_kill_ms first_event_s first_kill_s first_kill_reason first_kill_adj events_before_kill ignored_before_kill; do
                 line+=" d_$k=$(kv "$k" "$m")"
             done
         fi
@@ -426,6 +443,7 @@ if ((REPEAT > 0)); then
         echo "  scenario (d), first vmpressure event → first kill, min / median / max (boots):"
         echo "    daemon log (its first 'memory pressure event' line → its first kill line): $(sed -n 's/.* d_event_to_kill_ms=\([-0-9.]*\) .*/\1/p' "$R" | stats) ms"
         echo "    driver's own 'low' listener → the first kill's history time:              $(sed -n 's/.* d_driver_event_to_kill_ms=\([-0-9.]*\) .*/\1/p' "$R" | stats) ms"
+        echo "    of which the deciding wake-up → SIGKILL (the kill history):               $(sed -n 's/.* d_wake_to_kill_ms=\([-0-9.]*\) .*/\1/p' "$R" | stats) ms"
         echo "    first kill, seconds into the scenario:                                   $(sed -n 's/.* d_first_kill_s=\([-0-9.]*\) .*/\1/p' "$R" | stats) s"
         echo "    first kills by level mode / by the predictive rule: $(grep -c 'd_first_kill_reason=level' "$R") / $(grep -c 'd_first_kill_reason=predictive' "$R")"
     fi
