@@ -314,6 +314,10 @@ fn the_real_daemon_reads_memevents_in_its_mount_namespace() {
     let mut stats = d.client();
     stats.subscribe(1).unwrap();
     c.register(kid.pid(), 10_000, 900, lmkd::protocol::PROC_TYPE_APP).unwrap();
+    // A barrier: the daemon answers this after the registration before it on the same
+    // connection, so the request below cannot reach the daemon's loop first (the ring buffer
+    // is another descriptor of the same epoll set).
+    c.kill_count(-1000, 1000).unwrap();
     w.inject(&vendor(2, 0)).unwrap();
     assert!(
         d.wait_log("reason: vendor kill with the reason 2, min_score_adj 0"),
