@@ -230,10 +230,14 @@ fn wake_to_kill(dir: &Path, kills_wanted: usize) {
         let _ = fs::write("/sys/fs/cgroup/memory/cgroup.procs", pid);
     }
     let _ = fs::remove_dir(&cg);
-    let mut us: Vec<f64> =
-        hist.iter().filter(|r| r.wake_to_kill_us >= 0).map(|r| r.wake_to_kill_us as f64).collect();
+    let us = hist.iter().filter(|r| r.wake_to_kill_us >= 0).map(|r| r.wake_to_kill_us as f64);
+    wake_row("wake-up → SIGKILL", "", us.collect());
+}
+
+/// The table row of the wake-up → SIGKILL times `us` (µs) of the kills measured.
+fn wake_row(what: &str, how: &str, mut us: Vec<f64>) {
     if us.is_empty() {
-        println!("| wake-up → SIGKILL | no kills measured | |");
+        println!("| {what} | no kills measured | |");
         return;
     }
     let n = us.len();
@@ -242,7 +246,7 @@ fn wake_to_kill(dir: &Path, kills_wanted: usize) {
         percentile(&mut us, 0.99),
         us.iter().cloned().fold(0.0, f64::max),
     );
-    println!("| wake-up → SIGKILL, 2,000 registered ({n} kills) | median {p50:.0} µs, p99 {p99:.0} µs | max {max:.0} µs |");
+    println!("| {what}{how}, 2,000 registered ({n} kills) | median {p50:.0} µs, p99 {p99:.0} µs | max {max:.0} µs |");
 }
 
 /// Wake-up → SIGKILL when a memevents record (a vendor kill request) wakes the daemon.
@@ -319,22 +323,11 @@ fn memevents_wake_to_kill(dir: &Path, kills_wanted: usize) {
         let _ = s.kill();
         let _ = s.wait();
     }
-    let mut us: Vec<f64> = hist
+    let us = hist
         .iter()
         .filter(|r| r.reason == 1001 && r.wake_to_kill_us >= 0)
-        .map(|r| r.wake_to_kill_us as f64)
-        .collect();
-    if us.is_empty() {
-        println!("| wake-up → SIGKILL, memevents | no kills measured | |");
-        return;
-    }
-    let n = us.len();
-    let (p50, p99, max) = (
-        percentile(&mut us, 0.5),
-        percentile(&mut us, 0.99),
-        us.iter().cloned().fold(0.0, f64::max),
-    );
-    println!("| wake-up → SIGKILL, memevents (vendor request), 2,000 registered ({n} kills) | median {p50:.0} µs, p99 {p99:.0} µs | max {max:.0} µs |");
+        .map(|r| r.wake_to_kill_us as f64);
+    wake_row("wake-up → SIGKILL, memevents", " (vendor request)", us.collect());
 }
 
 fn main() {

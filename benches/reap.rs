@@ -500,18 +500,7 @@ mod costs {
     impl Drop for BaseGroup {
         fn drop(&mut self) {
             let _ = fs::write(self.0.join("cgroup.kill"), "1");
-            fn remove(dir: &Path) {
-                for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-                    if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        remove(&e.path());
-                    }
-                }
-                let end = Instant::now() + Duration::from_secs(10);
-                while fs::remove_dir(dir).is_err() && Instant::now() < end {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-            }
-            remove(&self.0);
+            lmkd::demo::sandbox::remove_tree(&self.0);
         }
     }
 

@@ -67,10 +67,27 @@ pub struct Sandbox {
 }
 
 fn remove_dir(path: &Path) {
-    let end = Instant::now() + Duration::from_secs(5);
+    remove_within(path, Duration::from_secs(5));
+}
+
+/// Removes an empty cgroup directory, retrying for up to `limit`: a group can be removed only
+/// once the killed processes in it have been reaped.
+fn remove_within(path: &Path, limit: Duration) {
+    let end = Instant::now() + limit;
     while path.exists() && fs::remove_dir(path).is_err() && Instant::now() < end {
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Removes a cgroup directory and every group below it, deepest first, each retried for up to
+/// 10 s (the caller has killed their processes).
+pub fn remove_tree(dir: &Path) {
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            remove_tree(&e.path());
+        }
+    }
+    remove_within(dir, Duration::from_secs(10));
 }
 
 fn kill_all(dir: &Path) {

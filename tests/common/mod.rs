@@ -553,20 +553,7 @@ impl Drop for V2TestGroup {
                 .unwrap_or(false)
         };
         wait_until(Duration::from_secs(10), || !populated());
-        fn remove(dir: &Path) {
-            if let Ok(entries) = fs::read_dir(dir) {
-                for e in entries.flatten() {
-                    if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        remove(&e.path());
-                    }
-                }
-            }
-            let end = Instant::now() + Duration::from_secs(10);
-            while fs::remove_dir(dir).is_err() && Instant::now() < end {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        remove(&self.path);
+        lmkd::demo::sandbox::remove_tree(&self.path);
     }
 }
 
