@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use lmkd::demo::app::AppOptions;
 use lmkd::demo::world::{Mode, World, WorldOptions};
+use lmkd::reaper::ReapOutcome;
 
 const MIB: u64 = 1 << 20;
 const LADDER: [i32; 9] = [999, 950, 900, 800, 700, 600, 500, 200, 100];
@@ -147,8 +148,26 @@ fn target_reaping(mode: Mode) {
     let pid = w.apps[t].process.pid();
     let killed = run_until(&mut w, Duration::from_secs(30), |w| w.apps[t].killed_at.is_some());
     assert!(killed, "not killed by the daemon:\n{}", log(&w));
-    let reaped = format!("Process {pid} was reaped in ");
-    assert!(run_until(&mut w, Duration::from_secs(5), |w| log(w).contains(&reaped)));
+    // The reaper's word on it: `Process N was reaped in Nms` (AOSP's line), or, when the victim
+    // had already exited by the time the reaper called `process_mrelease` (its memory back
+    // without it; a race the kernel decides), AOSP's `process_mrelease N failed: No such
+    // process`. The kill history's outcome says which, and the line must match it.
+    let outcome = {
+        let mut o = None;
+        let done = run_until(&mut w, Duration::from_secs(5), |w| {
+            let hist = w.client().and_then(|c| c.kill_history()).unwrap_or_default();
+            o = hist.iter().rev().find(|k| k.pid == pid).and_then(|k| k.outcome);
+            o.is_some()
+        });
+        assert!(done, "no reap outcome in the kill history:\n{}", log(&w));
+        o.unwrap()
+    };
+    let line = match outcome {
+        ReapOutcome::Reaped => format!("Process {pid} was reaped in "),
+        ReapOutcome::AlreadyExited => format!("process_mrelease {pid} failed: No such process"),
+        other => panic!("the victim was neither reaped nor gone first: {other:?}\n{}", log(&w)),
+    };
+    assert!(run_until(&mut w, Duration::from_secs(5), |w| log(w).contains(&line)), "{}", log(&w));
     let log = log(&w);
     assert!(
         log.contains(&format!("({pid}), uid ")) && log.contains("oom_score_adj 900 to free"),
